@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need, skipping whatever is already there, so it is fast
+# on a prepared machine and complete on a fresh one (TOOLCHAIN.md says why each pin).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages: a real headless Chromium and its driver for browser tests; Mesa's lavapipe
+# for native WebGPU tests.
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+[[ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]] || missing+=(mesa-vulkan-drivers libvulkan1)
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Rust: rust-toolchain.toml pins the toolchain; make sure it and the wasm target are present.
+if ! command -v rustup >/dev/null; then
+  echo "setup: rustup is required (https://rustup.rs)" >&2
+  exit 1
+fi
+toolchain=$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)
+rustup toolchain install "$toolchain" --profile minimal --component rustfmt,clippy \
+  --target wasm32-unknown-unknown >/dev/null 2>&1 ||
+  rustup target add wasm32-unknown-unknown --toolchain "$toolchain"
+
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock exactly.
+want=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [[ "$have" != "$want" ]]; then
+  echo "setup: installing wasm-bindgen-cli $want (have: ${have:-none})"
+  # Not --locked: its lockfile pins a webpki-roots release the registry no longer offers.
+  cargo install wasm-bindgen-cli --version "$want" --force
+fi
+
+# Python side: huggingface_hub, the reference client our mirror and cache must agree with.
+scripts/python-env.sh >/dev/null
