@@ -70,3 +70,9 @@ PY
   echo "$sha" >"$stamp"
   echo "fixtures: $repo ready ($(du -sh "$dest" | cut -f1))"
 done
+
+# llama.cpp's tokenizer test files (the text-generation tokenizer tests compare with them).
+scripts/fixtures-llama-vocab.sh
+
+# Q4_0, Q8_0 and Q4_K_M made from the SmolLM2 file (real weights for every fast kernel).
+scripts/fixtures-requantized.sh "$mirror"

@@ -38,5 +38,25 @@ if [[ "$have" != "$want" ]]; then
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
+# Trunk builds the page; 0.21.14 is the newest that accepts rustc 1.95 (TOOLCHAIN.md §1).
+if [[ "$(trunk --version 2>/dev/null)" != "trunk 0.21.14" ]]; then
+  echo "setup: installing trunk 0.21.14"
+  cargo install trunk --version 0.21.14 --locked --force
+fi
+
+# The threaded worker needs a nightly with rust-src (build-std with atomics), pinned.
+nightly=$(cat scripts/nightly-toolchain)
+if ! rustup run "$nightly" rustc --version >/dev/null 2>&1 ||
+   ! rustup component list --toolchain "$nightly" --installed 2>/dev/null | grep -q '^rust-src'; then
+  echo "setup: installing $nightly with rust-src"
+  rustup toolchain install "$nightly" --profile minimal --component rust-src
+fi
+
+# wasm-opt from npm's binaryen 132 (Debian's 108 produces modules that fail to load).
+if [[ "$(tools/npm/node_modules/.bin/wasm-opt --version 2>/dev/null)" != *"version 132"* ]]; then
+  echo "setup: installing binaryen 132 (npm)"
+  (cd tools/npm && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
+fi
+
 # Python side: huggingface_hub, the reference client our mirror and cache must agree with.
 scripts/python-env.sh >/dev/null

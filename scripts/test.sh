@@ -6,25 +6,39 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-step() { printf '\n== %s\n' "$*"; }
+started=$SECONDS
+step() { printf '\n== %s (%d s so far)\n' "$*" $((SECONDS - started)); }
 
 step setup
 scripts/setup.sh
 scripts/fixtures.sh
 
 # Crates that must also build for the browser (every library crate but the server-side ones).
-wasm_crates=(-p lantern-core -p lantern-hub)
+wasm_crates=(-p lantern-core -p lantern-hub -p lantern-models -p lantern-pipelines -p lantern-worker -p lantern-app -p lantern-gpu)
+
+step "the page links nothing heavy"
+# The page must paint before the model code arrives: no candle, tokenizers or wgpu in its tree.
+heavy=$(cargo tree --locked -p lantern-app --target wasm32-unknown-unknown -e normal --prefix none |
+  grep -E '^(candle|tokenizers|wgpu|lantern-(models|pipelines|gpu|worker|hub)) ' || true)
+if [[ -n "$heavy" ]]; then
+  echo "lantern-app depends on heavy crates:"; echo "$heavy"; exit 1
+fi
 
 step "cargo fmt --check"
 cargo fmt --all --check
 
 step "clippy (native)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The GPU backend of the op layer is behind a feature (CPU-only builds compile no wgpu).
+cargo clippy -p lantern-models --features gpu --all-targets --locked -- -D warnings
 step "clippy (wasm32)"
 cargo clippy --target wasm32-unknown-unknown "${wasm_crates[@]}" --all-targets --locked -- -D warnings
+cargo clippy --target wasm32-unknown-unknown -p lantern-models --features gpu --all-targets --locked -- -D warnings
 
 step "native tests"
-LANTERN_HF_HUB_PYTHON=$(scripts/python-env.sh) cargo test --workspace --locked
+LANTERN_HF_HUB_PYTHON=$(scripts/python-env.sh) cargo test --workspace --locked --exclude lantern-e2e
+# The llama forward pass on the GPU backend (lavapipe) against the CPU backend.
+cargo test --locked -p lantern-models --features gpu --test gpu
 
 step "browser tests (headless Chromium, against lantern mirror)"
 cargo build -p lantern-cli --locked
@@ -42,5 +56,16 @@ done
 echo "mirror at $url"
 # The URL is read at compile time by the browser tests (a page cannot read our environment).
 (cd crates/lantern-hub && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --test web)
+# WebGPU kernels on SwiftShader against CPU references, on real weights read from the mirror.
+(cd crates/lantern-gpu && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --test web)
+# Embeddings in the browser: the real MiniLM from the mirror via OPFS, held to the reference.
+(cd crates/lantern-pipelines && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --test web_embeddings)
+# Lantern's simd128 matmul kernels against their portable oracle, bit for bit.
+(cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test kernels)
+
+step "end-to-end: built Spaces in headless Chromium"
+LANTERN_WEB_BUILD=fast scripts/build-web.sh
+# One browser and one model at a time: the machines have 2 cores.
+cargo test --locked -p lantern-e2e -- --test-threads=1
 
 step "all tests passed"

@@ -37,6 +37,12 @@ pub enum Command {
     Fetch(FetchArgs),
     /// Serve a folder (DIR/ORG/NAME/<files>) with the Hugging Face Hub's HTTP protocol.
     Mirror(MirrorArgs),
+    /// Scaffold a demo manifest (`DIR/demo.toml`) for a model on the Hub.
+    New(NewArgs),
+    /// Turn a demo manifest into a static Hugging Face Space.
+    Build(BuildArgs),
+    /// Serve a built Space locally with the headers a Space gets.
+    Serve(ServeArgs),
     /// Run a task natively, with the same pipelines the browser runs.
     #[command(subcommand)]
     Run(RunTask),
@@ -98,4 +104,82 @@ pub struct MirrorArgs {
     /// lantern-mirror docs); tests usually put faults in the URL instead.
     #[arg(long)]
     pub fault: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Folder for the demo; `DIR/demo.toml` is written.
+    pub dir: PathBuf,
+    /// The model: ORG/NAME[@REVISION].
+    #[arg(long)]
+    pub model: String,
+    /// text-generation, feature-extraction or sentence-similarity (default: from the model
+    /// card's pipeline_tag, else from the repository's files).
+    #[arg(long)]
+    pub task: Option<String>,
+    /// The .gguf file of a text-generation demo (default: Q4_K_M, else Q4_1/Q4_0, else the
+    /// smallest that runs).
+    #[arg(long)]
+    pub file: Option<String>,
+    /// Replace an existing DIR/demo.toml.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub hub: HubArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The demo manifest (`demo.toml`).
+    pub demo: PathBuf,
+    /// Folder to write the Space to.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// Where to read the model's metadata when `--endpoint` is a path on the Space's origin.
+    #[arg(long)]
+    pub pin_endpoint: Option<String>,
+    /// The prebuilt page and worker (default: $LANTERN_RUNTIME, else next to this binary).
+    #[arg(long)]
+    pub runtime: Option<PathBuf>,
+    /// Put the model files inside the Space (under hub/, in LFS), downloaded by the page from
+    /// its own origin; `--endpoint` is then only where they are fetched from now.
+    #[arg(long)]
+    pub bundle_model: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A folder written by `lantern build`.
+    pub dir: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Also serve this mirror folder at /hub on the same origin.
+    #[arg(long)]
+    pub mirror: Option<PathBuf>,
+    /// Serve without the cross-origin isolation headers (the page then runs one thread), as a
+    /// plain static host would.
+    #[arg(long)]
+    pub no_isolation: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn servers_listen_on_loopback_unless_told_otherwise() {
+        let cli = Cli::try_parse_from(["lantern", "serve", "space"]).unwrap();
+        let Command::Serve(serve) = cli.command else {
+            panic!("not serve")
+        };
+        assert!(serve.addr.ip().is_loopback(), "{}", serve.addr);
+        let cli = Cli::try_parse_from(["lantern", "mirror", "dir"]).unwrap();
+        let Command::Mirror(mirror) = cli.command else {
+            panic!("not mirror")
+        };
+        assert!(mirror.addr.ip().is_loopback(), "{}", mirror.addr);
+    }
 }

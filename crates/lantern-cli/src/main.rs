@@ -1,10 +1,15 @@
-//! `lantern`: fetch models from the Hub, serve a local Hub mirror, and (later) run, build and
-//! serve demos. The command line is parsed into plain data (`args.rs`), then each subcommand
-//! runs from its own file under `cmd/`.
+//! `lantern`: fetch models from the Hub, serve a local Hub mirror, run tasks natively, and
+//! scaffold, build and serve demos. The command line is parsed into plain data (`args.rs`), then
+//! each subcommand runs from its own file under `cmd/`.
 
 mod args;
 mod cmd;
+mod gguf_choice;
 mod hf_env;
+mod manifest;
+mod model_card;
+mod space;
+mod wasm_limit;
 
 use clap::Parser;
 

@@ -11,12 +11,16 @@
 //! # Ok::<(), lantern_core::CoreError>(())
 //! ```
 
+mod demo;
 mod file;
 mod progress;
+pub mod protocol;
 mod repo;
 
+pub use demo::{ChatDefaults, DemoConfig, Task};
 pub use file::{ContentHash, ModelRef, RepoFile, RepoPath};
 pub use progress::Progress;
+pub use protocol::{ChatMessage, Role, SamplingParams};
 pub use repo::{RepoId, RepoRef, RepoType, Revision, is_commit_hash};
 
 /// Invalid input to one of the types of this crate.
@@ -38,4 +42,8 @@ pub enum CoreError {
         "invalid content hash {0:?} (expected 64 hex digits for sha256 or 40 for a git blob id)"
     )]
     InvalidHash(String),
+    #[error(
+        "unknown task {0:?} (expected text-generation, feature-extraction or sentence-similarity)"
+    )]
+    UnknownTask(String),
 }

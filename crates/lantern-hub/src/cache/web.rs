@@ -150,6 +150,33 @@ impl OpfsCache {
         }
     }
 
+    /// The verified files: `(hash hex, size)`.
+    pub async fn entries(&self) -> Result<Vec<(String, u64)>> {
+        let blobs = self.dir("blobs").await?;
+        let iter = blobs.values();
+        let mut out = Vec::new();
+        loop {
+            let next = iter.next().map_err(|e| js_storage_error("blobs", &e))?;
+            let step = await_js(next, "blobs").await?;
+            if Reflect::get(&step, &JsValue::from_str("done"))
+                .ok()
+                .and_then(|d| d.as_bool())
+                .unwrap_or(true)
+            {
+                return Ok(out);
+            }
+            let value = Reflect::get(&step, &JsValue::from_str("value"))
+                .map_err(|e| js_storage_error("blobs", &e))?;
+            // Only files live in blobs/; anything else is skipped.
+            if let Ok(handle) = value.dyn_into::<FileSystemFileHandle>() {
+                let name = handle.name();
+                let file: web_sys::File =
+                    await_js(handle.get_file(), &name).await?.unchecked_into();
+                out.push((name, file.size() as u64));
+            }
+        }
+    }
+
     /// Removes one file (verified or partial) from the cache.
     pub async fn remove(&self, hash: &ContentHash) -> Result<()> {
         let name = hash.to_hex();

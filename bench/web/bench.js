@@ -1,0 +1,120 @@
+// The browser half of bench/run.sh. One engine per page load (a fresh browser each, so the
+// renderer's peak memory belongs to that engine alone):
+//   ?engine=lantern&build=st|mt&threads=N&demo=demos/NAME.json&runs=R
+//   ?engine=wllama&threads=N&model=URL&runs=R
+// Both run the same templated chat prompt (prompt.json, 128 tokens for SmolLM2) and generate
+// 128 new tokens greedily without stopping at end-of-turn; one warm-up run, then R runs.
+const params = new URLSearchParams(location.search);
+const engine = params.get("engine");
+const threads = Number(params.get("threads") || "1");
+const runs = Number(params.get("runs") || "5");
+const NEW_TOKENS = 128;
+const log = (msg) => { document.getElementById("log").textContent += msg + "\n"; };
+
+async function lantern() {
+  const build = params.get("build") || (threads > 1 ? "mt" : "st");
+  const demo = await (await fetch(params.get("demo"))).json();
+  const prompt = await (await fetch("prompt.json")).json();
+  const worker = new Worker(`lantern-worker.js?build=${build}&threads=${threads}`, { type: "module" });
+  let waiting = null;
+  const events = [];
+  worker.onmessage = (e) => {
+    const ev = typeof e.data === "string" ? JSON.parse(e.data) : e.data;
+    events.push(ev);
+    if (waiting) waiting();
+  };
+  // Resolves with the first event (from now on) that `pick` accepts; rejects on an error.
+  const next = (pick) => new Promise((resolve, reject) => {
+    const check = () => {
+      while (events.length) {
+        const ev = events.shift();
+        if (ev.type === "error") { waiting = null; reject(new Error(`${ev.code}: ${ev.message}`)); return; }
+        if (pick(ev)) { waiting = null; resolve(ev); return; }
+      }
+    };
+    waiting = check;
+    check();
+  });
+  const started = await next((ev) => ev.type === "started");
+  const result = { engine: "lantern-wasm", build, threads: started.threads, runs, loads_ms: [], prefill_tok_s: [], decode_tok_s: [] };
+  const messages = [
+    { role: "system", content: prompt.system },
+    { role: "user", content: prompt.user },
+  ];
+  const sampling = { temperature: 0, max_tokens: NEW_TOKENS, ignore_eos: true };
+  // Each run loads the model again (from OPFS after the first, which downloads it), so every
+  // prefill starts from an empty cache as llama.cpp's and wllama's do, and load times are
+  // measured several times. The worker drops the previous model before loading.
+  for (let run = 0; run <= runs; run++) {
+    const t0 = performance.now();
+    worker.postMessage(JSON.stringify({ type: "load", demo, backend: "cpu" }));
+    const ready = await next((ev) => ev.type === "ready");
+    const wall = performance.now() - t0;
+    worker.postMessage(JSON.stringify({ type: "generate", id: run + 1, messages, params: sampling }));
+    const done = await next((ev) => ev.type === "done");
+    const s = done.stats;
+    log(`run ${run}: load ${wall.toFixed(0)} ms, prompt ${s.prompt_tokens}, generated ${s.generated_tokens}, prefill ${s.prefill_tok_s.toFixed(1)} tok/s, decode ${s.decode_tok_s.toFixed(1)} tok/s`);
+    result.prompt_tokens = s.prompt_tokens;
+    result.generated_tokens = s.generated_tokens;
+    if (run === 0) {
+      result.first_load_ms = wall;
+      result.first_load_worker_ms = ready.load_ms;
+      continue;
+    }
+    result.loads_ms.push(wall);
+    result.prefill_tok_s.push(s.prefill_tok_s);
+    result.decode_tok_s.push(s.decode_tok_s);
+  }
+  worker.postMessage({ memory: true });
+  const mem = await next((ev) => ev.memory_bytes !== undefined);
+  result.wasm_memory_bytes = mem.memory_bytes;
+  worker.terminate();
+  return result;
+}
+
+async function wllama() {
+  const { Wllama } = await import("./wllama/esm/index.js");
+  const prompt = await (await fetch("prompt.json")).json();
+  const text = prompt.text;
+  const url = new URL(params.get("model"), location.href).href;
+  const w = new Wllama({ default: "./wllama/esm/wasm/wllama.wasm" }, { suppressNativeLog: true });
+  const load = {
+    n_threads: threads,
+    // llama-bench's context is prompt + generation; 512 keeps the KV cache small like ours.
+    n_ctx: 512,
+    n_batch: 512,
+    n_gpu_layers: 0,
+  };
+  let t0 = performance.now();
+  await w.loadModelFromUrl(url, load);
+  const first_load_ms = performance.now() - t0;
+  // A second load from wllama's cache is the load time comparable to a cached page.
+  await w.exit();
+  t0 = performance.now();
+  await w.loadModelFromUrl(url, load);
+  const load_ms = performance.now() - t0;
+  const result = {
+    engine: "wllama", threads: w.getNumThreads(), multithread: w.isMultithread(), runs,
+    first_load_ms, loads_ms: [load_ms], prefill_tok_s: [], decode_tok_s: [],
+  };
+  for (let run = 0; run <= runs; run++) {
+    const r = await w.createCompletion({
+      prompt: text, max_tokens: NEW_TOKENS, temperature: 0, top_k: 1,
+      ignore_eos: true, cache_prompt: false, stream: false,
+    });
+    const t = r.timings;
+    log(`run ${run}: prompt ${t.prompt_n}, generated ${t.predicted_n}, prefill ${t.prompt_per_second.toFixed(1)} tok/s, decode ${t.predicted_per_second.toFixed(1)} tok/s`);
+    result.prompt_tokens = t.prompt_n;
+    result.generated_tokens = t.predicted_n;
+    if (run === 0) continue;
+    result.prefill_tok_s.push(t.prompt_per_second);
+    result.decode_tok_s.push(t.predicted_per_second);
+  }
+  await w.exit();
+  return result;
+}
+
+window.benchResult = (engine === "wllama" ? wllama() : lantern()).then(
+  (r) => { r.cross_origin_isolated = self.crossOriginIsolated; log(JSON.stringify(r)); return r; },
+  (e) => { log(`error: ${e && e.stack ? e.stack : e}`); return { error: String(e && e.message ? e.message : e) }; },
+);

@@ -1,0 +1,27 @@
+// Lantern's worker for the benchmark page: static/worker.js with the build and the thread count
+// chosen by the page (`?build=st|mt&threads=N`) instead of by cross-origin isolation, and one
+// extra answer: `{memory: true}` (an object; the worker's own handler ignores non-strings) is
+// answered with the size of the wasm linear memory, which never shrinks, so it is the wasm
+// heap's high-water mark.
+const queued = [];
+self.onmessage = (e) => queued.push(e);
+const params = new URLSearchParams(self.location.search);
+const build = params.get("build") === "mt" ? "mt" : "st";
+const threads = Math.max(1, Number(params.get("threads") || "1"));
+
+async function start() {
+  const mod = await import(`./worker/${build}/lantern_worker.js`);
+  const wasm = await mod.default();
+  if (build === "mt") await mod.initThreadPool(threads);
+  const handler = mod.start(build === "mt" ? threads : 1);
+  self.addEventListener("message", (e) => {
+    if (e.data && typeof e.data === "object" && e.data.memory) {
+      self.postMessage({ memory_bytes: wasm.memory.buffer.byteLength });
+    }
+  });
+  for (const e of queued) handler(e);
+}
+
+start().catch((err) => {
+  self.postMessage(JSON.stringify({ type: "error", code: "internal", message: `worker failed to start: ${err}`, request: null }));
+});

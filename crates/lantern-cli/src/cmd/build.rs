@@ -1,0 +1,468 @@
+//! `lantern build DEMO --out DIR [--endpoint URL] [--bundle-model]`: a demo manifest becomes a
+//! static Space.
+//!
+//! The Space is the prebuilt runtime (page + worker), `demo.json` (the model pinned to a
+//! commit, every file's size and hash), `README.md` (the Space's configuration),
+//! `.gitattributes`, `widget.js`, and with `--bundle-model` the model files themselves under
+//! `hub/`, laid out like the Hub's resolve URLs so the page downloads them from its own origin.
+//! Everything is refused before anything is written when the manifest, the files or the size
+//! are wrong. No token ever reaches the output: the Hub client sends it in a header only.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lantern_core::{ChatDefaults, DemoConfig, ModelRef, RepoFile, RepoRef, Task};
+use lantern_hub::{CancelToken, HubClient, NetworkMode, Progress};
+
+use crate::args::{BuildArgs, HubArgs};
+use crate::cmd::fetch;
+use crate::manifest::DemoManifest;
+use crate::space::{self, BUNDLE_DIR};
+use crate::wasm_limit::{self, human_bytes};
+
+/// The embeddable widget, carried by the CLI so any runtime folder gets the matching one.
+const WIDGET_JS: &str = include_str!("../../../../static/widget.js");
+
+pub async fn run(args: BuildArgs) -> anyhow::Result<()> {
+    let manifest = DemoManifest::read(&args.demo)?;
+    let task = manifest.task()?;
+    let repo = manifest.repo()?;
+    let runtime = runtime_dir(args.runtime.as_deref())?;
+    for endpoint in [&args.hub.endpoint, &args.pin_endpoint]
+        .into_iter()
+        .flatten()
+    {
+        check_endpoint(endpoint)?;
+    }
+
+    // The page downloads from `--endpoint` (or from its own origin with --bundle-model);
+    // metadata is pinned through it too, unless it is a path on the page's own origin, which
+    // only exists once the Space is served.
+    let fetch_endpoint = match (&args.pin_endpoint, &args.hub.endpoint) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(e)) if !is_absolute(e) => bail!(
+            "--endpoint {e} is a path on the Space's origin: give --pin-endpoint URL to read the \
+             model's metadata"
+        ),
+        (None, e) => e.clone(),
+    };
+    let hub = HubArgs {
+        endpoint: fetch_endpoint,
+        cache_dir: args.hub.cache_dir.clone(),
+        offline: args.hub.offline,
+    };
+    let client = fetch::client(&hub)?;
+    let page_endpoint = if args.bundle_model {
+        format!("./{BUNDLE_DIR}")
+    } else {
+        args.hub
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| client.endpoint().to_owned())
+    };
+
+    let listed = client
+        .pin(&repo, &[])
+        .await
+        .with_context(|| format!("cannot read the files of {repo} from {}", client.endpoint()))?;
+    let at_commit = RepoRef {
+        revision: listed.commit.parse()?,
+        ..repo.clone()
+    };
+    let wanted = files_for(&manifest, task, &listed, &client, &at_commit, &hub).await?;
+    let model = select(&listed, &wanted)?;
+    if task == Task::TextGeneration {
+        let ggufs: Vec<&RepoFile> = model
+            .files
+            .iter()
+            .filter(|f| f.path.as_str().ends_with(".gguf"))
+            .collect();
+        if ggufs.len() != 1 {
+            bail!(
+                "a text-generation demo runs one .gguf file; [model] files names {}",
+                ggufs.len()
+            );
+        }
+    }
+    wasm_limit::check(&model)?;
+
+    let demo = DemoConfig {
+        title: manifest.title.clone(),
+        emoji: manifest.emoji.clone(),
+        description: manifest.description.clone(),
+        task,
+        quantization: quantization(&model),
+        model,
+        endpoint: page_endpoint,
+        license: manifest.model.license.clone(),
+        chat: ChatDefaults {
+            system_prompt: manifest.chat.system_prompt.clone(),
+            params: manifest.sampling(),
+        },
+        sentences: manifest.embeddings.sentences.clone(),
+    };
+    // Rendered before anything is written, so a refused front matter leaves DIR untouched.
+    let readme = space::readme(&manifest, &demo, args.bundle_model)?;
+
+    prepare_out(&args.out, &runtime)?;
+    copy_dir(&runtime, &args.out)?;
+    write(&args.out.join("widget.js"), WIDGET_JS.as_bytes())?;
+    let json = serde_json::to_string_pretty(&demo)?;
+    write(&args.out.join("demo.json"), json.as_bytes())?;
+    write(&args.out.join("README.md"), readme.as_bytes())?;
+    write(
+        &args.out.join(".gitattributes"),
+        space::gitattributes(args.bundle_model).as_bytes(),
+    )?;
+    if args.bundle_model {
+        bundle(&client, &demo.model, &hub, &args.out).await?;
+    }
+
+    let (page, worker) = runtime_sizes(&args.out)?;
+    let model_line = if args.bundle_model {
+        format!("bundled under {}/{BUNDLE_DIR}/", args.out.display())
+    } else {
+        format!(
+            "downloaded from {} when the visitor presses Load",
+            demo.endpoint
+        )
+    };
+    eprintln!(
+        "{}: {} ({}) -> {}\n  page: {} (before anything else)\n  worker: {} (when the visitor presses Load)\n  \
+         widget.js: {}\n  model: {} in {} file(s), pinned at {}, {}",
+        args.demo.display(),
+        demo.title,
+        task,
+        args.out.display(),
+        human_bytes(page),
+        human_bytes(worker),
+        human_bytes(WIDGET_JS.len() as u64),
+        human_bytes(demo.model.total_size()),
+        demo.model.files.len(),
+        demo.model.commit,
+        model_line,
+    );
+    println!("{}", args.out.display());
+    Ok(())
+}
+
+fn is_absolute(endpoint: &str) -> bool {
+    endpoint.starts_with("http://") || endpoint.starts_with("https://")
+}
+
+/// An endpoint is written into `demo.json`, which is published: refuse credentials in it.
+fn check_endpoint(endpoint: &str) -> anyhow::Result<()> {
+    let authority = endpoint.split_once("://").map_or("", |(_, rest)| {
+        rest.split(['/', '?', '#']).next().unwrap_or("")
+    });
+    let query = endpoint
+        .split_once('?')
+        .map_or("", |(_, q)| q)
+        .to_ascii_lowercase();
+    if authority.contains('@') || query.contains("token") {
+        bail!(
+            "the endpoint {} carries credentials, which would be published in demo.json; \
+             use HF_TOKEN for private models",
+            redact(endpoint)
+        );
+    }
+    Ok(())
+}
+
+/// The endpoint with its user info and query hidden, for messages.
+fn redact(endpoint: &str) -> String {
+    let (scheme, rest) = endpoint.split_once("://").unwrap_or(("", endpoint));
+    let rest = rest.split('?').next().unwrap_or(rest);
+    let rest = match rest.split_once('@') {
+        Some((_, host)) => format!("…@{host}"),
+        None => rest.to_owned(),
+    };
+    format!("{scheme}://{rest}")
+}
+
+/// The files a task needs: the manifest's list, or for embeddings what the pipeline reads
+/// (found from the repository's `modules.json`).
+async fn files_for(
+    manifest: &DemoManifest,
+    task: Task,
+    listed: &ModelRef,
+    client: &HubClient,
+    at_commit: &RepoRef,
+    hub: &HubArgs,
+) -> anyhow::Result<Vec<String>> {
+    if !manifest.model.files.is_empty() {
+        return Ok(manifest.model.files.clone());
+    }
+    match task {
+        Task::TextGeneration => {
+            let ggufs: Vec<&str> = listed
+                .files
+                .iter()
+                .map(|f| f.path.as_str())
+                .filter(|p| p.ends_with(".gguf"))
+                .collect();
+            bail!(
+                "a text-generation demo must name its .gguf file in [model] files ({} has: {}); \
+                 `lantern new` picks one for you",
+                listed.repo,
+                if ggufs.is_empty() {
+                    "none".to_owned()
+                } else {
+                    ggufs.join(", ")
+                }
+            )
+        }
+        Task::FeatureExtraction | Task::SentenceSimilarity => {
+            let modules = if listed.file("modules.json").is_some() {
+                let snap = client
+                    .snapshot(
+                        at_commit,
+                        &["modules.json"],
+                        &fetch::cache(hub),
+                        NetworkMode::Online,
+                        &mut |_| {},
+                        &CancelToken::new(),
+                    )
+                    .await?;
+                let path = snap
+                    .files
+                    .first()
+                    .context("the snapshot holds no modules.json")?;
+                Some(std::fs::read(path)?)
+            } else {
+                None
+            };
+            let mut files = lantern_pipelines::embeddings::files_to_fetch(modules.as_deref())?;
+            if modules.is_some() {
+                files.push("modules.json".into());
+            }
+            // Optional recipe files are dropped when absent; the required ones stay, so a
+            // repository without them is refused by `select` with the list of what it has.
+            files.retain(|f| {
+                listed.file(f).is_some()
+                    || ["config.json", "tokenizer.json", "model.safetensors"].contains(&f.as_str())
+            });
+            Ok(files)
+        }
+    }
+}
+
+/// The pinned model restricted to `wanted`; a file the repository does not have is refused
+/// with the list of what it does have.
+fn select(listed: &ModelRef, wanted: &[String]) -> anyhow::Result<ModelRef> {
+    let mut files = Vec::with_capacity(wanted.len());
+    for path in wanted {
+        match listed.file(path) {
+            Some(f) => files.push(f.clone()),
+            None => {
+                let mut have: Vec<String> = listed
+                    .files
+                    .iter()
+                    .filter(|f| !f.path.as_str().starts_with('.'))
+                    .map(|f| format!("{} ({})", f.path, human_bytes(f.size)))
+                    .collect();
+                if have.len() > 20 {
+                    let more = have.len() - 20;
+                    have.truncate(20);
+                    have.push(format!("and {more} more"));
+                }
+                bail!(
+                    "{} has no file {path:?} at {} (commit {}); it has: {}",
+                    listed.repo,
+                    listed.revision,
+                    listed.commit,
+                    if have.is_empty() {
+                        "no files".to_owned()
+                    } else {
+                        have.join(", ")
+                    }
+                );
+            }
+        }
+    }
+    Ok(ModelRef {
+        files,
+        ..listed.clone()
+    })
+}
+
+/// Downloads the model (verified, into the Hub cache) and copies it into the Space at
+/// `hub/{repo}/resolve/{commit}/{path}`: the URLs the worker asks for with `./hub` as endpoint.
+async fn bundle(
+    client: &HubClient,
+    model: &ModelRef,
+    hub: &HubArgs,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let bar = ProgressBar::with_draw_target(Some(model.total_size()), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{msg:30!} [{bar:30}] {bytes}/{total_bytes} eta {eta}")
+            .context("progress bar template")?
+            .progress_chars("=> "),
+    );
+    let mut on_progress = |p: &Progress| {
+        bar.set_position(p.done);
+        bar.set_message(p.file.clone());
+    };
+    let cached = client
+        .download(
+            model,
+            &fetch::cache(hub),
+            &mut on_progress,
+            &CancelToken::new(),
+        )
+        .await
+        .with_context(|| format!("cannot download {} to bundle it", model.repo))?;
+    bar.finish_and_clear();
+    let root = out
+        .join(BUNDLE_DIR)
+        .join(format!("{}{}", model.repo_type.url_prefix(), model.repo))
+        .join("resolve")
+        .join(&model.commit);
+    for (file, from) in model.files.iter().zip(&cached) {
+        let to = root.join(file.path.as_str());
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let tmp = to.with_extension("tmp");
+        std::fs::copy(from, &tmp).with_context(|| format!("cannot copy {}", from.display()))?;
+        std::fs::rename(&tmp, &to).with_context(|| format!("cannot write {}", to.display()))?;
+    }
+    Ok(())
+}
+
+/// `Q4_1` from `Model.Q4_1.gguf`; `safetensors` for safetensors (the fixture and most embedders).
+fn quantization(model: &ModelRef) -> Option<String> {
+    model.files.iter().find_map(|f| {
+        let name = f.path.file_name();
+        if let Some(stem) = name.strip_suffix(".gguf") {
+            crate::gguf_choice::quant_of(stem)
+        } else if name.ends_with(".safetensors") {
+            Some("safetensors".into())
+        } else {
+            None
+        }
+    })
+}
+
+/// The prebuilt page and worker (`scripts/build-web.sh`): `--runtime`, `$LANTERN_RUNTIME`, or
+/// `web/app` next to the folder holding this executable (`target/web/app` for a cargo build).
+fn runtime_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let candidates: Vec<PathBuf> = match explicit {
+        Some(p) => vec![p.to_path_buf()],
+        None => std::env::var_os("LANTERN_RUNTIME")
+            .map(PathBuf::from)
+            .into_iter()
+            .chain(
+                std::env::current_exe()
+                    .ok()
+                    .and_then(|exe| exe.parent()?.parent().map(|p| p.join("web/app"))),
+            )
+            .collect(),
+    };
+    candidates
+        .into_iter()
+        .find(|d| d.join("index.html").is_file() && d.join("worker/worker.js").is_file())
+        .context(
+            "the browser runtime is not built: run scripts/build-web.sh (or pass --runtime DIR)",
+        )
+}
+
+/// Creates `out`, and when it holds an earlier build, removes what that build wrote and this
+/// one will not replace (hashed page assets of another runtime, a bundled model), so a Space
+/// folder that is a git clone does not accumulate stale files. Other files are left alone.
+fn prepare_out(out: &Path, runtime: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    if !out.join("demo.json").is_file() {
+        return Ok(());
+    }
+    let bundled = out.join(BUNDLE_DIR);
+    if bundled.is_dir() {
+        std::fs::remove_dir_all(&bundled)
+            .with_context(|| format!("cannot remove the earlier bundle {}", bundled.display()))?;
+    }
+    for entry in std::fs::read_dir(out)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let stale = entry.file_type()?.is_file()
+            && name.to_str().is_some_and(crate::cmd::serve::is_hashed)
+            && !runtime.join(&name).exists();
+        if stale {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    for entry in
+        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
+    {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("cannot copy {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes through a temporary file and a rename: an interrupted build never leaves half a file.
+fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Bytes of the page (the top-level files a visitor loads first: not the README, the widget or
+/// the repository metadata) and of one worker build.
+fn runtime_sizes(out: &Path) -> anyhow::Result<(u64, u64)> {
+    let mut page = 0;
+    for entry in std::fs::read_dir(out)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let skip = matches!(
+            name.to_str(),
+            Some("README.md" | "widget.js" | ".gitattributes")
+        );
+        if entry.file_type()?.is_file() && !skip {
+            page += entry.metadata()?.len();
+        }
+    }
+    let mut worker = 0;
+    let st = out.join("worker/st");
+    if st.is_dir() {
+        for entry in std::fs::read_dir(st)? {
+            worker += entry?.metadata()?.len();
+        }
+    }
+    Ok((page, worker))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_with_credentials_are_refused_without_echoing_them() {
+        assert!(check_endpoint("https://huggingface.co").is_ok());
+        assert!(check_endpoint("http://127.0.0.1:8765/_faults/id=x").is_ok());
+        for bad in [
+            "https://user:s3cret@example.com",
+            "https://example.com/?token=s3cret",
+        ] {
+            let err = check_endpoint(bad).map(|_| ()).unwrap_err().to_string();
+            assert!(
+                err.contains("credentials") && !err.contains("s3cret"),
+                "{err}"
+            );
+        }
+    }
+}

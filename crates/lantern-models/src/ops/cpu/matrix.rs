@@ -1,0 +1,248 @@
+//! Weight matrices of the CPU backend: views into the file's bytes, multiplied either by
+//! Lantern's kernels (the types in `kernels::Kind`, repacked at load) or by candle's
+//! `vec_dot` for every other type candle knows.
+
+use candle_core::quantized::k_quants::{
+    BlockQ2K, BlockQ3K, BlockQ4_0, BlockQ4_1, BlockQ4K, BlockQ5_0, BlockQ5_1, BlockQ5K, BlockQ6K,
+    BlockQ8_0, BlockQ8_1, BlockQ8K, GgmlType,
+};
+use half::{bf16, f16};
+use rayon::prelude::*;
+
+use super::cast::{PodBlock, blocks};
+use super::kernels::{self, GROUP, Kind, QActs};
+use super::math::dot;
+use crate::bytes::ByteView;
+use crate::error::{ModelError, Result};
+use crate::gguf::GgmlDType;
+
+/// A `rows x cols` weight matrix (`[out, in]`).
+#[derive(Debug, Clone)]
+pub struct CpuMatrix {
+    pub(crate) name: String,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    pub(crate) dtype: GgmlDType,
+    /// `Some` when the full 4-row groups were repacked for Lantern's kernels.
+    pub(crate) kind: Option<Kind>,
+    pub(crate) bytes: ByteView,
+}
+
+/// One unit of parallel work: a range of a matrix's 4-row groups and where their results go.
+type Task<'a> = (Kind, &'a [u8], &'a mut [[f32; GROUP]]);
+
+/// Rows per unit of parallel work: small enough to spread a 576-row matrix over threads,
+/// large enough that scheduling costs little next to the dot products.
+const ROWS_PER_TASK: usize = 32;
+
+impl CpuMatrix {
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    pub fn dtype(&self) -> GgmlDType {
+        self.dtype
+    }
+
+    /// `[n, cols] -> [n, rows]` for each matrix (all with one of Lantern's kernels) and the same
+    /// activations, already quantized. The matrices' 4-row groups are computed in one parallel
+    /// loop: a decode step's matmuls are small, and q/k/v (or gate/up) as one loop wake the
+    /// thread pool once instead of three (twice) times.
+    pub(crate) fn matmul_fast_many(ms: &[(&CpuMatrix, Kind)], a: &QActs) -> Vec<Vec<f32>> {
+        let n = a.rows;
+        // Results are computed as [group][token][4] (each task writes one contiguous range),
+        // then transposed to [token][row] unless there is a single token.
+        let mut by_group: Vec<Vec<[f32; GROUP]>> = ms
+            .iter()
+            .map(|(m, _)| vec![[0f32; GROUP]; m.rows / GROUP * n])
+            .collect();
+        let groups_per_task = (ROWS_PER_TASK / GROUP).max(1);
+        let mut tasks: Vec<Task> = Vec::new();
+        for ((m, kind), out) in ms.iter().zip(by_group.iter_mut()) {
+            let gbytes = kernels::group_bytes(*kind, m.cols);
+            let w = &m.bytes.as_slice()[..m.rows / GROUP * gbytes];
+            for (w, out) in w
+                .chunks(groups_per_task * gbytes)
+                .zip(out.chunks_mut(groups_per_task * n))
+            {
+                tasks.push((*kind, w, out));
+            }
+        }
+        let run = |(kind, w, out): Task| kernels::groups(kind, w, a, out);
+        if rayon::current_num_threads() > 1 && tasks.len() > 1 {
+            tasks.into_par_iter().for_each(run);
+        } else {
+            tasks.into_iter().for_each(run);
+        }
+        ms.iter()
+            .zip(by_group)
+            .map(|((m, kind), by_group)| m.finish_fast(*kind, a, &by_group))
+            .collect()
+    }
+
+    /// `[token][row]` from `[group][token][4]`, and the rows after the last full group.
+    fn finish_fast(&self, kind: Kind, a: &QActs, by_group: &[[f32; GROUP]]) -> Vec<f32> {
+        let n = a.rows;
+        let groups = self.rows / GROUP;
+        let mut out = vec![0f32; n * self.rows];
+        for g in 0..groups {
+            for t in 0..n {
+                out[t * self.rows + g * GROUP..t * self.rows + (g + 1) * GROUP]
+                    .copy_from_slice(&by_group[g * n + t]);
+            }
+        }
+        let row_bytes = self.cols / kind.block_elems() * kind.block_bytes();
+        let bytes = self.bytes.as_slice();
+        let mut col = vec![0f32; n];
+        for r in groups * GROUP..self.rows {
+            kernels::row(
+                kind,
+                &bytes[r * row_bytes..(r + 1) * row_bytes],
+                a,
+                &mut col,
+            );
+            for t in 0..n {
+                out[t * self.rows + r] = col[t];
+            }
+        }
+        out
+    }
+
+    /// `[n, cols] -> [n, rows]` through candle's kernels, for the other types.
+    pub(crate) fn matmul_generic(&self, x: &[f32], n: usize) -> Result<Vec<f32>> {
+        match self.dtype {
+            GgmlDType::F32 => float::<f32>(self, x, n),
+            GgmlDType::F16 => float::<f16>(self, x, n),
+            GgmlDType::BF16 => float::<bf16>(self, x, n),
+            GgmlDType::Q4_0 => generic::<BlockQ4_0>(self, x, n),
+            GgmlDType::Q4_1 => generic::<BlockQ4_1>(self, x, n),
+            GgmlDType::Q5_0 => generic::<BlockQ5_0>(self, x, n),
+            GgmlDType::Q5_1 => generic::<BlockQ5_1>(self, x, n),
+            GgmlDType::Q8_0 => generic::<BlockQ8_0>(self, x, n),
+            GgmlDType::Q8_1 => generic::<BlockQ8_1>(self, x, n),
+            GgmlDType::Q2K => generic::<BlockQ2K>(self, x, n),
+            GgmlDType::Q3K => generic::<BlockQ3K>(self, x, n),
+            GgmlDType::Q4K => generic::<BlockQ4K>(self, x, n),
+            GgmlDType::Q5K => generic::<BlockQ5K>(self, x, n),
+            GgmlDType::Q6K => generic::<BlockQ6K>(self, x, n),
+            GgmlDType::Q8K => generic::<BlockQ8K>(self, x, n),
+        }
+    }
+
+    /// Row `r` as f32.
+    pub(crate) fn dequantize_row(&self, r: usize, out: &mut [f32]) -> Result<()> {
+        if let Some(kind) = self.kind {
+            kernels::dequantize_row(kind, self.bytes.as_slice(), self.rows, self.cols, r, out);
+            return Ok(());
+        }
+        let row_bytes = self.cols / self.dtype.block_size() * self.dtype.type_size();
+        let raw = &self.bytes.as_slice()[r * row_bytes..(r + 1) * row_bytes];
+        match self.dtype {
+            GgmlDType::F32 => to_float::<f32>(self, raw, out),
+            GgmlDType::F16 => to_float::<f16>(self, raw, out),
+            GgmlDType::BF16 => to_float::<bf16>(self, raw, out),
+            GgmlDType::Q4_0 => to_float::<BlockQ4_0>(self, raw, out),
+            GgmlDType::Q4_1 => to_float::<BlockQ4_1>(self, raw, out),
+            GgmlDType::Q5_0 => to_float::<BlockQ5_0>(self, raw, out),
+            GgmlDType::Q5_1 => to_float::<BlockQ5_1>(self, raw, out),
+            GgmlDType::Q8_0 => to_float::<BlockQ8_0>(self, raw, out),
+            GgmlDType::Q8_1 => to_float::<BlockQ8_1>(self, raw, out),
+            GgmlDType::Q2K => to_float::<BlockQ2K>(self, raw, out),
+            GgmlDType::Q3K => to_float::<BlockQ3K>(self, raw, out),
+            GgmlDType::Q4K => to_float::<BlockQ4K>(self, raw, out),
+            GgmlDType::Q5K => to_float::<BlockQ5K>(self, raw, out),
+            GgmlDType::Q6K => to_float::<BlockQ6K>(self, raw, out),
+            GgmlDType::Q8K => to_float::<BlockQ8K>(self, raw, out),
+        }
+    }
+}
+
+fn misaligned(m: &CpuMatrix) -> ModelError {
+    ModelError::Malformed(format!(
+        "tensor {:?} is not aligned for its block type {:?}",
+        m.name, m.dtype
+    ))
+}
+
+fn to_float<T: PodBlock>(m: &CpuMatrix, raw: &[u8], out: &mut [f32]) -> Result<()> {
+    let b = blocks::<T>(raw).ok_or_else(|| misaligned(m))?;
+    T::to_float(b, out);
+    Ok(())
+}
+
+/// Float weights against f32 activations (as candle's `QMatMul` does for them; candle's
+/// `vec_dot` would round the activations to the weight type): each row is widened to f32 once
+/// and dotted with every token by `math::dot`, whose fixed summation order gives the same bits
+/// natively and in wasm.
+fn float<T: PodBlock>(m: &CpuMatrix, x: &[f32], n: usize) -> Result<Vec<f32>> {
+    let w = blocks::<T>(m.bytes.as_slice()).ok_or_else(|| misaligned(m))?;
+    let mut by_row = vec![0f32; m.rows * n];
+    let work = |row: &mut Vec<f32>, (r, out): (usize, &mut [f32])| {
+        T::to_float(&w[r * m.cols..(r + 1) * m.cols], row);
+        for (o, xt) in out.iter_mut().zip(x.chunks_exact(m.cols)) {
+            *o = dot(row, xt);
+        }
+    };
+    if rayon::current_num_threads() > 1 {
+        by_row
+            .par_chunks_mut(n)
+            .enumerate()
+            .with_min_len(ROWS_PER_TASK)
+            .for_each_init(|| vec![0f32; m.cols], work);
+    } else {
+        let mut row = vec![0f32; m.cols];
+        by_row
+            .chunks_mut(n)
+            .enumerate()
+            .for_each(|item| work(&mut row, item));
+    }
+    Ok(transpose(by_row, m.rows, n))
+}
+
+/// `[row][token]` to `[token][row]`.
+fn transpose(by_row: Vec<f32>, rows: usize, n: usize) -> Vec<f32> {
+    if n == 1 {
+        return by_row;
+    }
+    let mut out = vec![0f32; n * rows];
+    for r in 0..rows {
+        for t in 0..n {
+            out[t * rows + r] = by_row[r * n + t];
+        }
+    }
+    out
+}
+
+fn generic<T: PodBlock>(m: &CpuMatrix, x: &[f32], n: usize) -> Result<Vec<f32>>
+where
+    T::VecDotType: GgmlType,
+{
+    let w = blocks::<T>(m.bytes.as_slice()).ok_or_else(|| misaligned(m))?;
+    let nb = m.cols / T::BLCK_SIZE;
+    let mut xq = vec![T::VecDotType::zeros(); n * nb];
+    for (row, q) in x.chunks_exact(m.cols).zip(xq.chunks_exact_mut(nb)) {
+        T::VecDotType::from_float(row, q);
+    }
+    // [row][token], then transposed.
+    let mut by_row = vec![0f32; m.rows * n];
+    let work = |(r, out): (usize, &mut [f32])| {
+        let wr = &w[r * nb..(r + 1) * nb];
+        for (t, o) in out.iter_mut().enumerate() {
+            *o = T::vec_dot(m.cols, wr, &xq[t * nb..(t + 1) * nb]);
+        }
+    };
+    if rayon::current_num_threads() > 1 {
+        by_row
+            .par_chunks_mut(n)
+            .enumerate()
+            .with_min_len(ROWS_PER_TASK)
+            .for_each(work);
+    } else {
+        by_row.chunks_mut(n).enumerate().for_each(work);
+    }
+    Ok(transpose(by_row, m.rows, n))
+}

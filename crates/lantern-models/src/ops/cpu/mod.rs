@@ -1,0 +1,351 @@
+//! The CPU backend: f32 activations in plain vectors, weights as views into the file's bytes,
+//! quantized matmuls through Lantern's kernels (`kernels`) or candle's, rayon for threads.
+//!
+//! Activations are not candle `Tensor`s: a decode step of a small model is hundreds of tiny
+//! ops, and candle's per-op dispatch (layouts, storage locks, allocation) costs more than the
+//! arithmetic of most of them. The heavy parts — quantized blocks, their dot products for the
+//! types without a kernel here, dequantization — are candle's.
+
+mod attention;
+mod cast;
+pub(crate) mod encoder_attention;
+pub mod kernels;
+pub(crate) mod layer_norm;
+pub(crate) mod masked_softmax;
+mod math;
+mod matrix;
+
+use rayon::prelude::*;
+
+pub use attention::CpuKvCache;
+pub use matrix::CpuMatrix;
+
+use super::{AttentionShape, Backend, Rope, RopeAngles, RopeStyle, TensorData};
+use crate::error::{ModelError, Result};
+use crate::gguf::GgmlDType;
+use kernels::{Kind, QActs};
+
+/// The CPU backend. Threads come from rayon's global pool (one thread where there is none,
+/// as in a wasm build without threads).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu;
+
+/// Activations: `rows x cols`, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuTensor {
+    pub rows: usize,
+    pub cols: usize,
+    pub data: Vec<f32>,
+}
+
+impl CpuTensor {
+    fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+}
+
+fn same_shape(op: &'static str, a: &CpuTensor, b: &CpuTensor) -> Result<()> {
+    if a.rows == b.rows && a.cols == b.cols {
+        Ok(())
+    } else {
+        Err(ModelError::shape(
+            op,
+            format!("{}x{} vs {}x{}", a.rows, a.cols, b.rows, b.cols),
+        ))
+    }
+}
+
+impl Cpu {
+    /// Threads the matmuls may use.
+    pub fn threads(&self) -> usize {
+        rayon::current_num_threads()
+    }
+}
+
+impl Backend for Cpu {
+    type Tensor = CpuTensor;
+    type Matrix = CpuMatrix;
+    type Vector = Vec<f32>;
+    type KvCache = CpuKvCache;
+
+    fn name(&self) -> String {
+        "cpu".to_owned()
+    }
+
+    fn execute<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+        if rayon::current_num_threads() <= 1 || rayon::current_thread_index().is_some() {
+            return f();
+        }
+        // `scope` called outside the pool runs its body on a pool thread (and blocks here).
+        rayon::scope(|_| f())
+    }
+
+    fn prepare_matrix(
+        &self,
+        dtype: GgmlDType,
+        rows: usize,
+        cols: usize,
+        bytes: &mut [u8],
+    ) -> Result<()> {
+        if let Some(kind) = Kind::of(dtype) {
+            let want = rows * (cols / kind.block_elems()) * kind.block_bytes();
+            if bytes.len() != want || !cols.is_multiple_of(kind.block_elems()) {
+                return Err(ModelError::shape(
+                    "prepare_matrix",
+                    format!("{} bytes for {rows}x{cols} {dtype:?}", bytes.len()),
+                ));
+            }
+            kernels::repack(kind, rows, cols, bytes);
+        }
+        Ok(())
+    }
+
+    fn matrix(&self, t: TensorData) -> Result<CpuMatrix> {
+        let (rows, cols) = t.matrix_shape();
+        let want = rows * (cols / t.dtype.block_size()) * t.dtype.type_size();
+        if t.bytes.len() != want {
+            return Err(ModelError::shape(
+                "matrix",
+                format!("{:?}: {} bytes for {rows}x{cols}", t.name, t.bytes.len()),
+            ));
+        }
+        Ok(CpuMatrix {
+            name: t.name,
+            rows,
+            cols,
+            dtype: t.dtype,
+            kind: Kind::of(t.dtype),
+            bytes: t.bytes,
+        })
+    }
+
+    fn vector(&self, t: TensorData) -> Result<Vec<f32>> {
+        let n = t.elements();
+        let m = CpuMatrix {
+            name: t.name,
+            rows: 1,
+            cols: n,
+            dtype: t.dtype,
+            // Vectors are never repacked.
+            kind: None,
+            bytes: t.bytes,
+        };
+        let mut out = vec![0f32; n];
+        m.dequantize_row(0, &mut out)?;
+        Ok(out)
+    }
+
+    fn kv_cache(&self, kv_heads: usize, head_dim: usize) -> Result<CpuKvCache> {
+        Ok(CpuKvCache::new(kv_heads * head_dim))
+    }
+
+    fn tensor(&self, data: Vec<f32>, rows: usize, cols: usize) -> Result<CpuTensor> {
+        if data.len() != rows * cols {
+            return Err(ModelError::shape(
+                "tensor",
+                format!("{} values for {rows}x{cols}", data.len()),
+            ));
+        }
+        Ok(CpuTensor { rows, cols, data })
+    }
+
+    fn read(&self, x: &CpuTensor) -> Result<Vec<f32>> {
+        Ok(x.data.clone())
+    }
+
+    fn embedding(&self, table: &CpuMatrix, ids: &[u32]) -> Result<CpuTensor> {
+        let mut data = vec![0f32; ids.len() * table.cols];
+        for (&id, out) in ids.iter().zip(data.chunks_exact_mut(table.cols)) {
+            if id as usize >= table.rows {
+                return Err(ModelError::TokenOutOfRange {
+                    id,
+                    vocab: table.rows,
+                });
+            }
+            table.dequantize_row(id as usize, out)?;
+        }
+        Ok(CpuTensor {
+            rows: ids.len(),
+            cols: table.cols,
+            data,
+        })
+    }
+
+    fn matmul(&self, x: &CpuTensor, w: &CpuMatrix) -> Result<CpuTensor> {
+        Ok(self.matmul_many(x, &[w])?.remove(0))
+    }
+
+    fn matmul_many(&self, x: &CpuTensor, ws: &[&CpuMatrix]) -> Result<Vec<CpuTensor>> {
+        for w in ws {
+            if w.cols != x.cols {
+                return Err(ModelError::shape(
+                    "matmul",
+                    format!("{}x{} · {:?} {}x{}", x.rows, x.cols, w.name, w.rows, w.cols),
+                ));
+            }
+        }
+        // The matrices with a kernel here share one quantization of the input and one
+        // parallel loop; the others go through candle's dot products one by one.
+        let fast: Vec<(&CpuMatrix, Kind)> =
+            ws.iter().filter_map(|w| w.kind.map(|k| (*w, k))).collect();
+        let mut fast_out = if fast.is_empty() {
+            Vec::new()
+        } else {
+            let acts = QActs::quantize(&x.data, x.rows, x.cols);
+            CpuMatrix::matmul_fast_many(&fast, &acts)
+        }
+        .into_iter();
+        let mut out = Vec::with_capacity(ws.len());
+        for w in ws {
+            let data = match w.kind {
+                Some(_) => fast_out
+                    .next()
+                    .ok_or_else(|| ModelError::shape("matmul", "missing output"))?,
+                None => w.matmul_generic(&x.data, x.rows)?,
+            };
+            out.push(CpuTensor {
+                rows: x.rows,
+                cols: w.rows,
+                data,
+            });
+        }
+        Ok(out)
+    }
+
+    fn add_bias(&self, x: &mut CpuTensor, bias: &Vec<f32>) -> Result<()> {
+        if bias.len() != x.cols {
+            return Err(ModelError::shape(
+                "add_bias",
+                format!("{} for {} columns", bias.len(), x.cols),
+            ));
+        }
+        for row in x.data.chunks_exact_mut(x.cols) {
+            row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+        }
+        Ok(())
+    }
+
+    fn add_assign(&self, x: &mut CpuTensor, y: &CpuTensor) -> Result<()> {
+        same_shape("add", x, y)?;
+        x.data.iter_mut().zip(&y.data).for_each(|(a, b)| *a += b);
+        Ok(())
+    }
+
+    fn rms_norm(&self, x: &CpuTensor, gain: &Vec<f32>, eps: f32) -> Result<CpuTensor> {
+        if gain.len() != x.cols {
+            return Err(ModelError::shape(
+                "rms_norm",
+                format!("{} gains for {} columns", gain.len(), x.cols),
+            ));
+        }
+        let mut y = x.clone();
+        y.data
+            .chunks_exact_mut(x.cols)
+            .for_each(|r| math::rms_norm(r, gain, eps));
+        Ok(y)
+    }
+
+    fn rms_norm_heads(
+        &self,
+        x: &mut CpuTensor,
+        gain: &Vec<f32>,
+        head_dim: usize,
+        eps: f32,
+    ) -> Result<()> {
+        if gain.len() != head_dim || head_dim == 0 || !x.cols.is_multiple_of(head_dim) {
+            return Err(ModelError::shape(
+                "rms_norm_heads",
+                format!("{} gains, head {head_dim}, {} columns", gain.len(), x.cols),
+            ));
+        }
+        x.data
+            .chunks_exact_mut(head_dim)
+            .for_each(|h| math::rms_norm(h, gain, eps));
+        Ok(())
+    }
+
+    fn rope(
+        &self,
+        x: &mut CpuTensor,
+        head_dim: usize,
+        rope: &Rope,
+        angles: &RopeAngles,
+    ) -> Result<()> {
+        let half = rope.dims / 2;
+        if rope.dims > head_dim
+            || head_dim == 0
+            || !x.cols.is_multiple_of(head_dim)
+            || angles.half != half
+            || angles.positions() != x.rows
+        {
+            return Err(ModelError::shape(
+                "rope",
+                format!(
+                    "{} rows, {} columns, head {head_dim}, rotary {}",
+                    x.rows, x.cols, rope.dims
+                ),
+            ));
+        }
+        for (i, row) in x.data.chunks_exact_mut(x.cols).enumerate() {
+            let (cos, sin) = (
+                &angles.cos[i * half..(i + 1) * half],
+                &angles.sin[i * half..(i + 1) * half],
+            );
+            for head in row.chunks_exact_mut(head_dim) {
+                for j in 0..half {
+                    let (a, b) = match rope.style {
+                        RopeStyle::Interleaved => (2 * j, 2 * j + 1),
+                        RopeStyle::Neox => (j, j + half),
+                    };
+                    let (x0, x1) = (head[a], head[b]);
+                    head[a] = x0 * cos[j] - x1 * sin[j];
+                    head[b] = x0 * sin[j] + x1 * cos[j];
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn attention(
+        &self,
+        q: &CpuTensor,
+        k: &CpuTensor,
+        v: &CpuTensor,
+        cache: &mut CpuKvCache,
+        shape: AttentionShape,
+    ) -> Result<CpuTensor> {
+        let data = attention::attention(&q.data, &k.data, &v.data, q.rows, cache, shape)?;
+        Ok(CpuTensor {
+            rows: q.rows,
+            cols: shape.heads * shape.head_dim,
+            data,
+        })
+    }
+
+    fn swiglu(&self, gate: &CpuTensor, up: &CpuTensor) -> Result<CpuTensor> {
+        same_shape("swiglu", gate, up)?;
+        let mut data = gate.data.clone();
+        let f = |(g, u): (&mut f32, &f32)| *g = math::silu(*g) * u;
+        if data.len() >= 1 << 14 && rayon::current_num_threads() > 1 {
+            data.par_iter_mut().zip(&up.data).for_each(f);
+        } else {
+            data.iter_mut().zip(&up.data).for_each(f);
+        }
+        Ok(CpuTensor {
+            rows: gate.rows,
+            cols: gate.cols,
+            data,
+        })
+    }
+
+    fn last_row(&self, x: &CpuTensor) -> Result<CpuTensor> {
+        if x.rows == 0 {
+            return Err(ModelError::shape("last_row", "no rows"));
+        }
+        Ok(CpuTensor {
+            rows: 1,
+            cols: x.cols,
+            data: x.row(x.rows - 1).to_vec(),
+        })
+    }
+}

@@ -1,0 +1,30 @@
+//! Sentence embeddings with BERT-family encoders, the way sentence-transformers computes them:
+//! `feature-extraction` (one vector per text), `sentence-similarity` (a cosine matrix) and
+//! semantic search (documents ranked against a query).
+//!
+//! ```no_run
+//! # fn demo(dir: &std::path::Path) -> Result<(), lantern_pipelines::embeddings::EmbeddingsError> {
+//! use lantern_pipelines::embeddings::{Embedder, EmbedderOptions};
+//!
+//! let embedder = Embedder::from_dir(dir, &EmbedderOptions::default())?;
+//! let v = embedder.embed(&["A man is eating food.", "A man is eating a piece of bread."])?;
+//! assert_eq!(v[0].len(), embedder.dim());
+//! let hits = embedder.search("Someone is having lunch", &["A cat sleeps.", "A man eats."], 1)?;
+//! assert_eq!(hits[0].index, 1);
+//! # Ok(()) }
+//! ```
+
+mod embedder;
+mod error;
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
+mod pooling;
+mod recipe;
+mod similarity;
+
+pub use embedder::{Embedder, EmbedderFiles, EmbedderOptions, files_to_fetch};
+pub use error::{EmbeddingsError, Result};
+pub use lantern_models::bert::Quantization;
+pub use pooling::{normalize, pool};
+pub use recipe::{Pooling, Recipe, RecipeFiles, pooling_config_path};
+pub use similarity::{Hit, cosine, rank, similarity_matrix};

@@ -1,0 +1,416 @@
+//! `text-generation`: a chat (or raw text) in, generated text out, streamed.
+//!
+//! ```no_run
+//! use lantern_core::{ChatMessage, Role, SamplingParams};
+//! use lantern_pipelines::text_generation::{Prompt, TextGeneration};
+//!
+//! let bytes = std::fs::read("SmolLM2-135M-Instruct.Q4_1.gguf")?;
+//! let mut pipe = TextGeneration::from_gguf(bytes.into())?;
+//! let prompt = Prompt::Chat(vec![ChatMessage::new(Role::User, "What is the capital of France?")]);
+//! let out = pipe.generate(&prompt, &SamplingParams::default(), &mut |chunk| print!("{chunk}"), &|| false)?;
+//! eprintln!("\n{} tokens at {:.1} tok/s", out.generated_tokens, out.decode_tok_s);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A generation is a [`Session`] stepped one token at a time, so a caller (the browser worker)
+//! can yield between steps, show each chunk, and cancel.
+
+mod sampling;
+mod stop;
+
+use lantern_core::{ChatMessage, SamplingParams, protocol::GenerationStats};
+use lantern_models::{CausalLm, Logits, ModelBytes, ModelError, load_causal_lm};
+use web_time::Instant;
+
+pub use sampling::{REPEAT_LAST_N, Rng, Sampler, argmax};
+pub use stop::StopFilter;
+
+use crate::chat_template::{ChatTemplate, TemplateError};
+use crate::tokenizer::{StreamDecoder, Tokenizer, TokenizerError};
+
+/// Errors of text generation.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GenerationError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Tokenizer(#[from] TokenizerError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(
+        "the prompt ({prompt_tokens} tokens) and up to {max_tokens} new tokens do not fit the context window of {context} tokens"
+    )]
+    ContextOverflow {
+        prompt_tokens: usize,
+        max_tokens: usize,
+        context: usize,
+    },
+    #[error("the prompt is empty")]
+    EmptyPrompt,
+}
+
+impl GenerationError {
+    /// A short stable name for UIs and JSON.
+    pub fn code(&self) -> &'static str {
+        match self {
+            GenerationError::Model(e) => e.code(),
+            GenerationError::Tokenizer(e) => e.code(),
+            GenerationError::Template(e) => e.code(),
+            GenerationError::ContextOverflow { .. } => "context_overflow",
+            GenerationError::EmptyPrompt => "empty_prompt",
+        }
+    }
+}
+
+pub type Result<T, E = GenerationError> = std::result::Result<T, E>;
+
+/// What to generate from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prompt {
+    /// Messages, put through the model's chat template with the generation prompt added.
+    Chat(Vec<ChatMessage>),
+    /// Text tokenized as it is (special tokens written in it are parsed).
+    Raw(String),
+}
+
+/// What to do when the prompt and `max_tokens` do not fit the context window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overflow {
+    /// Refuse with [`GenerationError::ContextOverflow`].
+    #[default]
+    Error,
+    /// Drop tokens from the start of the prompt until they fit.
+    TruncateStart,
+}
+
+/// Why a generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// An end-of-generation token (EOS, end of turn).
+    Eos,
+    /// A stop string.
+    Stop,
+    /// `max_tokens`, or the end of the context window.
+    MaxTokens,
+    Cancelled,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Eos => "eos",
+            StopReason::Stop => "stop",
+            StopReason::MaxTokens => "max_tokens",
+            StopReason::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A finished generation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    pub text: String,
+    /// Generated token ids (the end-of-generation token is not included).
+    pub tokens: Vec<u32>,
+    pub prompt_tokens: usize,
+    pub generated_tokens: usize,
+    /// Prompt tokens run through the model per second (tokens found in the cache from the
+    /// previous turn are not run again and not counted).
+    pub prefill_tok_s: f64,
+    /// Decode steps per second.
+    pub decode_tok_s: f64,
+    pub prefill_ms: f64,
+    pub decode_ms: f64,
+    pub stop_reason: StopReason,
+    pub backend: String,
+}
+
+impl Generation {
+    pub fn stats(&self) -> GenerationStats {
+        GenerationStats {
+            prompt_tokens: self.prompt_tokens,
+            generated_tokens: self.generated_tokens,
+            prefill_tok_s: self.prefill_tok_s,
+            decode_tok_s: self.decode_tok_s,
+            backend: self.backend.clone(),
+            stop_reason: self.stop_reason.as_str().to_owned(),
+        }
+    }
+}
+
+/// The text-generation pipeline: a model, its tokenizer and chat template.
+#[derive(Debug)]
+pub struct TextGeneration {
+    model: Box<dyn CausalLm>,
+    tokenizer: Tokenizer,
+    template: Option<ChatTemplate>,
+    overflow: Overflow,
+    /// Tokens whose keys and values the model holds, in order (reused by the next prompt
+    /// that starts with them).
+    cached: Vec<u32>,
+}
+
+impl TextGeneration {
+    /// From a GGUF file's bytes: the model, and the tokenizer and chat template of its
+    /// metadata.
+    pub fn from_gguf(bytes: ModelBytes) -> Result<Self> {
+        let model = load_causal_lm(bytes)?;
+        let tokenizer = Tokenizer::from_gguf(model.metadata())?;
+        let template = model
+            .metadata()
+            .opt_str("tokenizer.chat_template")?
+            .map(|src| {
+                let text =
+                    |id: Option<u32>| id.and_then(|i| tokenizer.token_text(i)).unwrap_or_default();
+                ChatTemplate::new(src, text(tokenizer.bos()), text(tokenizer.eos()))
+            });
+        Ok(Self::new(model, tokenizer, template))
+    }
+
+    pub fn new(
+        model: Box<dyn CausalLm>,
+        tokenizer: Tokenizer,
+        template: Option<ChatTemplate>,
+    ) -> Self {
+        TextGeneration {
+            model,
+            tokenizer,
+            template,
+            overflow: Overflow::Error,
+            cached: Vec::new(),
+        }
+    }
+
+    pub fn set_overflow(&mut self, overflow: Overflow) {
+        self.overflow = overflow;
+    }
+
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    pub fn chat_template(&self) -> Option<&ChatTemplate> {
+        self.template.as_ref()
+    }
+
+    pub fn model(&self) -> &dyn CausalLm {
+        self.model.as_ref()
+    }
+
+    /// Forgets the cached positions: the next prompt runs in full (benchmarks, or a caller
+    /// that wants no reuse between turns).
+    pub fn clear_cache(&mut self) {
+        self.cached.clear();
+        self.model.clear_cache();
+    }
+
+    /// The prompt's token ids.
+    pub fn prompt_tokens(&self, prompt: &Prompt) -> Result<Vec<u32>> {
+        let ids = match prompt {
+            Prompt::Chat(messages) => {
+                let t = self.template.as_ref().ok_or(TemplateError::Missing)?;
+                let text = t.render(messages, true)?;
+                // The template writes BOS itself where the model wants it.
+                self.tokenizer.encode(&text, false)?
+            }
+            Prompt::Raw(text) => self.tokenizer.encode(text, true)?,
+        };
+        if ids.is_empty() {
+            return Err(GenerationError::EmptyPrompt);
+        }
+        Ok(ids)
+    }
+
+    /// Runs the prompt through the model and returns a session that generates the reply.
+    pub fn start(&mut self, prompt: &Prompt, params: &SamplingParams) -> Result<Session<'_>> {
+        let mut ids = self.prompt_tokens(prompt)?;
+        let prompt_tokens = ids.len();
+        let context = self.model.context_length();
+        if prompt_tokens + params.max_tokens > context {
+            match self.overflow {
+                Overflow::TruncateStart if params.max_tokens < context => {
+                    ids.drain(..prompt_tokens + params.max_tokens - context);
+                }
+                _ => {
+                    return Err(GenerationError::ContextOverflow {
+                        prompt_tokens,
+                        max_tokens: params.max_tokens,
+                        context,
+                    });
+                }
+            }
+        }
+        // Reuse the cached prefix the new prompt shares (a chat's earlier turns), but run at
+        // least the last prompt token to get its logits.
+        let common = self
+            .cached
+            .iter()
+            .zip(&ids)
+            .take_while(|(a, b)| a == b)
+            .count()
+            .min(ids.len() - 1);
+        self.cached.truncate(common);
+        let started = Instant::now();
+        let logits = self.model.forward(&ids[common..], common, Logits::Last)?;
+        let prefill_ms = started.elapsed().as_secs_f64() * 1e3;
+        self.cached.extend_from_slice(&ids[common..]);
+        let prefilled = ids.len() - common;
+        let TextGeneration {
+            model,
+            tokenizer,
+            cached,
+            ..
+        } = self;
+        Ok(Session {
+            model: model.as_mut(),
+            tokenizer,
+            decoder: tokenizer.stream(true),
+            stop: StopFilter::new(&params.stop),
+            sampler: Sampler::new(params),
+            max_tokens: params.max_tokens,
+            ignore_eos: params.ignore_eos,
+            cached,
+            logits,
+            history: ids,
+            text: String::new(),
+            tokens: Vec::new(),
+            prompt_tokens,
+            prefilled,
+            prefill_ms,
+            decode_ms: 0.0,
+            decode_steps: 0,
+            finished: None,
+        })
+    }
+
+    /// Generates a whole reply, calling `on_text` with each piece of text and checking
+    /// `cancelled` between steps.
+    pub fn generate(
+        &mut self,
+        prompt: &Prompt,
+        params: &SamplingParams,
+        on_text: &mut dyn FnMut(&str),
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Generation> {
+        let mut session = self.start(prompt, params)?;
+        loop {
+            if cancelled() {
+                session.cancel();
+            }
+            match session.step()? {
+                Some(text) => {
+                    if !text.is_empty() {
+                        on_text(&text);
+                    }
+                }
+                None => break,
+            }
+        }
+        Ok(session.finish())
+    }
+}
+
+/// One generation in progress.
+#[derive(Debug)]
+pub struct Session<'a> {
+    model: &'a mut dyn CausalLm,
+    tokenizer: &'a Tokenizer,
+    decoder: StreamDecoder<'a>,
+    stop: StopFilter,
+    sampler: Sampler,
+    max_tokens: usize,
+    ignore_eos: bool,
+    cached: &'a mut Vec<u32>,
+    /// Logits for the next token.
+    logits: Vec<f32>,
+    /// Prompt and generated tokens (for the repetition penalty).
+    history: Vec<u32>,
+    text: String,
+    tokens: Vec<u32>,
+    prompt_tokens: usize,
+    prefilled: usize,
+    prefill_ms: f64,
+    decode_ms: f64,
+    decode_steps: usize,
+    finished: Option<StopReason>,
+}
+
+impl Session<'_> {
+    /// Generates one token. Returns the text it releases (possibly empty: part of a
+    /// character, or text that may start a stop string), or `None` once finished.
+    pub fn step(&mut self) -> Result<Option<String>> {
+        if self.finished.is_some() {
+            return Ok(None);
+        }
+        if self.tokens.len() >= self.max_tokens {
+            return Ok(self.end(StopReason::MaxTokens));
+        }
+        if self.ignore_eos {
+            for &id in self.tokenizer.end_of_generation() {
+                if let Some(l) = self.logits.get_mut(id as usize) {
+                    *l = f32::NEG_INFINITY;
+                }
+            }
+        }
+        let token = self.sampler.sample(&mut self.logits, &self.history);
+        if self.tokenizer.is_end_of_generation(token) {
+            return Ok(self.end(StopReason::Eos));
+        }
+        self.tokens.push(token);
+        self.history.push(token);
+        let piece = self.decoder.step(token)?.unwrap_or_default();
+        let (out, hit) = self.stop.push(&piece);
+        self.text.push_str(&out);
+        if hit {
+            self.finished = Some(StopReason::Stop);
+            return Ok(Some(out));
+        }
+        let position = self.cached.len();
+        if self.tokens.len() >= self.max_tokens || position >= self.model.context_length() {
+            let rest = self.end(StopReason::MaxTokens).unwrap_or_default();
+            return Ok(Some(out + &rest));
+        }
+        let started = Instant::now();
+        self.logits = self.model.forward(&[token], position, Logits::Last)?;
+        self.decode_ms += started.elapsed().as_secs_f64() * 1e3;
+        self.decode_steps += 1;
+        self.cached.push(token);
+        Ok(Some(out))
+    }
+
+    /// Stops at the next step.
+    pub fn cancel(&mut self) {
+        if self.finished.is_none() {
+            self.finished = Some(StopReason::Cancelled);
+        }
+    }
+
+    fn end(&mut self, reason: StopReason) -> Option<String> {
+        self.finished = Some(reason);
+        let rest = self.stop.flush();
+        self.text.push_str(&rest);
+        (!rest.is_empty()).then_some(rest)
+    }
+
+    /// Tokens generated so far.
+    pub fn tokens(&self) -> &[u32] {
+        &self.tokens
+    }
+
+    pub fn finish(self) -> Generation {
+        let rate = |n: usize, ms: f64| if ms > 0.0 { n as f64 * 1e3 / ms } else { 0.0 };
+        Generation {
+            generated_tokens: self.tokens.len(),
+            text: self.text,
+            tokens: self.tokens,
+            prompt_tokens: self.prompt_tokens,
+            prefill_tok_s: rate(self.prefilled, self.prefill_ms),
+            decode_tok_s: rate(self.decode_steps, self.decode_ms),
+            prefill_ms: self.prefill_ms,
+            decode_ms: self.decode_ms,
+            stop_reason: self.finished.unwrap_or(StopReason::Cancelled),
+            backend: self.model.backend_name(),
+        }
+    }
+}
