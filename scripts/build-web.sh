@@ -22,8 +22,11 @@ fi
 echo "build-web: page (trunk)"
 trunk build --release --offline
 
-echo "build-web: worker, single-threaded"
-cargo build --locked --target wasm32-unknown-unknown -p lantern-worker --profile wasm-worker
+echo "build-web: worker, single-threaded, with the WebGPU backend"
+# Only this build can hold the GPU backend (wgpu's handles are Send + Sync in a browser only
+# without atomics); worker.js loads it whenever the GPU may be used.
+cargo build --locked --target wasm32-unknown-unknown -p lantern-worker --features gpu \
+  --profile wasm-worker
 wasm-bindgen --target web --no-typescript --out-dir "$out/worker/st" \
   target/wasm32-unknown-unknown/wasm-worker/lantern_worker.wasm
 

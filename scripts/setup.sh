@@ -52,6 +52,12 @@ if ! rustup run "$nightly" rustc --version >/dev/null 2>&1 ||
   rustup toolchain install "$nightly" --profile minimal --component rust-src
 fi
 
+# cargo-fuzz drives the fuzz target (scripts/fuzz.sh, built with the nightly above).
+if [[ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz 0.13.2" ]]; then
+  echo "setup: installing cargo-fuzz 0.13.2"
+  cargo install cargo-fuzz --version 0.13.2 --locked --force
+fi
+
 # wasm-opt from npm's binaryen 132 (Debian's 108 produces modules that fail to load).
 if [[ "$(tools/npm/node_modules/.bin/wasm-opt --version 2>/dev/null)" != *"version 132"* ]]; then
   echo "setup: installing binaryen 132 (npm)"

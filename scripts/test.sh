@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
+# Incremental compilation only pays off for rebuilds; CI builds everything once, from scratch.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+
 started=$SECONDS
 step() { printf '\n== %s (%d s so far)\n' "$*" $((SECONDS - started)); }
 
@@ -31,14 +34,18 @@ step "clippy (native)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The GPU backend of the op layer is behind a feature (CPU-only builds compile no wgpu).
 cargo clippy -p lantern-models --features gpu --all-targets --locked -- -D warnings
+cargo clippy -p lantern-worker --features gpu --all-targets --locked -- -D warnings
 step "clippy (wasm32)"
 cargo clippy --target wasm32-unknown-unknown "${wasm_crates[@]}" --all-targets --locked -- -D warnings
 cargo clippy --target wasm32-unknown-unknown -p lantern-models --features gpu --all-targets --locked -- -D warnings
+cargo clippy --target wasm32-unknown-unknown -p lantern-worker --features gpu --all-targets --locked -- -D warnings
 
 step "native tests"
 LANTERN_HF_HUB_PYTHON=$(scripts/python-env.sh) cargo test --workspace --locked --exclude lantern-e2e
 # The llama forward pass on the GPU backend (lavapipe) against the CPU backend.
 cargo test --locked -p lantern-models --features gpu --test gpu
+# The worker on the GPU backend (lavapipe): a device lost mid-answer falls back to the CPU.
+cargo test --locked -p lantern-worker --features gpu --test gpu
 
 step "browser tests (headless Chromium, against lantern mirror)"
 cargo build -p lantern-cli --locked
@@ -62,10 +69,15 @@ echo "mirror at $url"
 (cd crates/lantern-pipelines && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --test web_embeddings)
 # Lantern's simd128 matmul kernels against their portable oracle, bit for bit.
 (cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test kernels)
+# Hostile GGUF / tokenizer metadata / templates in the browser: typed errors, no abort.
+(cd crates/lantern-pipelines && cargo test --target wasm32-unknown-unknown --locked --test bad_input)
 
 step "end-to-end: built Spaces in headless Chromium"
 LANTERN_WEB_BUILD=fast scripts/build-web.sh
 # One browser and one model at a time: the machines have 2 cores.
 cargo test --locked -p lantern-e2e -- --test-threads=1
+
+step "fuzz: GGUF header, tokenizer from metadata, chat template (60 s)"
+scripts/fuzz.sh 60
 
 step "all tests passed"

@@ -4,9 +4,30 @@
 const queued = [];
 self.onmessage = (e) => queued.push(e);
 
-const threaded = self.crossOriginIsolated === true && typeof SharedArrayBuffer !== "undefined";
+const isolated = self.crossOriginIsolated === true && typeof SharedArrayBuffer !== "undefined";
+// The page's `?backend=` (auto, cpu, webgpu), passed on in the worker's URL.
+const choice = new URL(self.location.href).searchParams.get("backend") || "auto";
+
+// Only the single-threaded build has the WebGPU backend (in a browser wgpu needs a build without
+// atomics), so it is taken whenever the GPU may be used: when forced, or on `auto` with a
+// hardware adapter. A fallback (software) adapter such as SwiftShader is slower than the CPU,
+// and the worker's own choice (which sees the same `isFallbackAdapter`) would not use it, so
+// such pages keep their threads.
+async function mayUseGpu() {
+  if (choice === "webgpu") return true;
+  if (choice !== "auto" || !self.navigator || !self.navigator.gpu) return false;
+  try {
+    const adapter = await self.navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+    if (!adapter) return false;
+    const fallback = adapter.info ? adapter.info.isFallbackAdapter : adapter.isFallbackAdapter;
+    return fallback !== true;
+  } catch (_) {
+    return false;
+  }
+}
 
 async function start() {
+  const threaded = isolated && !(await mayUseGpu());
   const base = threaded ? "./mt/" : "./st/";
   const mod = await import(base + "lantern_worker.js");
   await mod.default();

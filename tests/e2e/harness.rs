@@ -199,7 +199,14 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A browser with WebGPU (SwiftShader, a software adapter, in headless Chromium).
     pub async fn start() -> Browser {
+        Browser::start_with_webgpu(true).await
+    }
+
+    /// `webgpu: false` leaves out `--enable-unsafe-webgpu`: headless Chromium on Linux then has
+    /// no WebGPU adapter, as most browsers without a usable GPU.
+    pub async fn start_with_webgpu(webgpu: bool) -> Browser {
         let port = free_port();
         let driver =
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
@@ -219,19 +226,27 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let profile = tempfile::tempdir().unwrap();
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1100,1400",
+        ]
+        .map(String::from)
+        .to_vec();
+        if webgpu {
+            args.push("--enable-unsafe-webgpu".into());
+        }
+        args.push(format!("--user-data-dir={}", profile.path().display()));
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-dev-shm-usage", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--enable-unsafe-webgpu",
-                    "--window-size=1100,1400",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            }),
+            serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
         );
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)

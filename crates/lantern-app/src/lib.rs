@@ -32,8 +32,15 @@ pub fn App() -> impl IntoView {
                     demo.get()
                         .map(|result| match result {
                             Ok(config) => {
-                                let ui = Ui::new(config, backend_choice());
-                                ui.connect(WORKER_URL);
+                                let options = page_options();
+                                let ui = Ui::new(config, options.backend);
+                                ui.set_gpu_fail_after(options.gpu_fail_after);
+                                // The loader picks its build by the choice (only the
+                                // single-threaded build has the WebGPU backend).
+                                ui.connect(&format!(
+                                    "{WORKER_URL}?backend={}",
+                                    options.backend.as_str()
+                                ));
                                 provide_context(ui);
                                 view! { <components::Demo /> }.into_any()
                             }
@@ -53,16 +60,28 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// `?backend=cpu|webgpu` forces a backend (for testing and for users whose GPU misbehaves).
-fn backend_choice() -> BackendChoice {
+/// What the page's URL asks for.
+struct PageOptions {
+    /// `?backend=cpu|webgpu` forces a backend (for testing and for users whose GPU
+    /// misbehaves).
+    backend: BackendChoice,
+    /// `?gpu_fail_after=N` (testing): the GPU device is destroyed after N forward passes.
+    gpu_fail_after: Option<u32>,
+}
+
+fn page_options() -> PageOptions {
     let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
     let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
-    match params.and_then(|p| p.get("backend")).as_deref() {
-        Some("cpu") => BackendChoice::Cpu,
-        Some("webgpu") => BackendChoice::Webgpu,
-        _ => BackendChoice::Auto,
+    let get = |name: &str| params.as_ref().and_then(|p| p.get(name));
+    PageOptions {
+        backend: match get("backend").as_deref() {
+            Some("cpu") => BackendChoice::Cpu,
+            Some("webgpu") => BackendChoice::Webgpu,
+            _ => BackendChoice::Auto,
+        },
+        gpu_fail_after: get("gpu_fail_after").and_then(|n| n.parse().ok()),
     }
 }
 

@@ -57,6 +57,8 @@ pub struct Ui {
     /// `(name, threads)` of the backend in use.
     pub backend: RwSignal<Option<(String, usize)>>,
     pub error: RwSignal<Option<ErrorReport>>,
+    /// Why the GPU was given up for the CPU, when it failed after the model was loaded there.
+    pub gpu_fallback: RwSignal<Option<ErrorReport>>,
     pub turns: RwSignal<Vec<Turn>>,
     /// The id of the generation in flight.
     pub generating: RwSignal<Option<u64>>,
@@ -73,6 +75,7 @@ pub struct Ui {
     pending: StoredValue<Vec<(u64, Pending)>>,
     next_id: StoredValue<u64>,
     backend_choice: StoredValue<BackendChoice>,
+    gpu_fail_after: StoredValue<Option<u32>>,
     bridge: StoredValue<Option<Bridge>, LocalStorage>,
 }
 
@@ -86,6 +89,7 @@ impl Ui {
             progress: RwSignal::new(None),
             backend: RwSignal::new(None),
             error: RwSignal::new(None),
+            gpu_fallback: RwSignal::new(None),
             turns: RwSignal::new(Vec::new()),
             generating: RwSignal::new(None),
             stats: RwSignal::new(None),
@@ -100,8 +104,14 @@ impl Ui {
             pending: StoredValue::new(Vec::new()),
             next_id: StoredValue::new(1),
             backend_choice: StoredValue::new(backend_choice),
+            gpu_fail_after: StoredValue::new(None),
             bridge: StoredValue::new_local(None),
         }
+    }
+
+    /// Testing: the GPU device is to be lost after `n` forward passes (`?gpu_fail_after=N`).
+    pub fn set_gpu_fail_after(&self, n: Option<u32>) {
+        self.gpu_fail_after.set_value(n);
     }
 
     pub fn ready(&self) -> bool {
@@ -142,6 +152,7 @@ impl Ui {
 
     pub fn load(&self) {
         self.error.set(None);
+        self.gpu_fallback.set(None);
         self.progress.set(None);
         self.phase.set(Phase::Loading);
         let mut demo = self.demo.get_untracked();
@@ -149,6 +160,7 @@ impl Ui {
         self.send(Request::Load {
             demo: Box::new(demo),
             backend: self.backend_choice.get_value(),
+            gpu_fail_after: self.gpu_fail_after.get_value(),
         });
     }
 
@@ -272,6 +284,8 @@ impl Ui {
                     self.stats.set(Some(stats));
                 }
             }
+            // Not an error: the answer goes on, on the CPU (a `Backend` event follows).
+            Event::GpuFallback(report) => self.gpu_fallback.set(Some(report)),
             Event::Embeddings { id, vectors, .. } => self.embedded(id, vectors),
             Event::Cache {
                 entries,

@@ -18,6 +18,17 @@ pub enum BackendChoice {
     Webgpu,
 }
 
+impl BackendChoice {
+    /// The name in URLs and JSON (`auto`, `cpu`, `webgpu`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Cpu => "cpu",
+            BackendChoice::Webgpu => "webgpu",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -87,6 +98,10 @@ pub enum Request {
     Load {
         demo: Box<DemoConfig>,
         backend: BackendChoice,
+        /// Testing only (the page's `?gpu_fail_after=N`): the GPU device is destroyed after N
+        /// forward passes, to exercise the fallback to the CPU in the middle of an answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gpu_fail_after: Option<u32>,
     },
     /// A chat turn: the chat template is applied to `messages`.
     Generate {
@@ -144,6 +159,10 @@ pub enum Event {
         threads: usize,
         load_ms: f64,
     },
+    /// The GPU failed (device lost, out of memory, a kernel that does not compile): the worker
+    /// reloads the model on the CPU and carries on; a generation in flight (`request`)
+    /// continues there where it stopped. A `Backend` event with the CPU follows.
+    GpuFallback(ErrorReport),
     /// A piece of generated text (never splits a UTF-8 character).
     Token {
         id: u64,
@@ -250,6 +269,13 @@ mod tests {
         let json = serde_json::to_string(&e).unwrap();
         assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), e);
         assert_eq!(ErrorCode::QuotaExceeded.action(), Action::ClearCache);
+        let e = Event::GpuFallback(ErrorReport::new(ErrorCode::GpuFailed, "lost"));
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(
+            json.starts_with(r#"{"type":"gpu_fallback","code":"gpu_failed""#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), e);
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub use bytes::{ByteView, ModelBytes};
 pub use error::{ModelError, Result};
 pub use loader::GgufWeights;
 
+/// A boxed future that need not be `Send`: a browser's GPU readbacks are not.
+pub type LocalFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + 'a>>;
+
 /// Which positions [`CausalLm::forward`] returns logits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Logits {
@@ -45,6 +48,26 @@ pub trait CausalLm: fmt::Debug + Send + Sync {
     /// Runs `tokens` at positions `start_pos..` (positions before `start_pos` must be cached;
     /// cached positions from `start_pos` on are replaced).
     fn forward(&mut self, tokens: &[u32], start_pos: usize, which: Logits) -> Result<Vec<f32>>;
+    /// [`CausalLm::forward`] with the readback awaited: what a browser worker calls, since a
+    /// WebGPU readback cannot block there. The default runs the synchronous forward.
+    fn forward_async<'a>(
+        &'a mut self,
+        tokens: &'a [u32],
+        start_pos: usize,
+        which: Logits,
+    ) -> LocalFuture<'a, Result<Vec<f32>>> {
+        Box::pin(std::future::ready(self.forward(tokens, start_pos, which)))
+    }
+    /// Runs `tokens` and returns the argmax of the last token's logits ([`ops::argmax`]):
+    /// a greedy step, for which a GPU backend reads back one id instead of the logits.
+    fn forward_argmax_async<'a>(
+        &'a mut self,
+        tokens: &'a [u32],
+        start_pos: usize,
+    ) -> LocalFuture<'a, Result<u32>> {
+        let logits = self.forward(tokens, start_pos, Logits::Last);
+        Box::pin(std::future::ready(logits.map(|l| ops::argmax(&l))))
+    }
     /// Forgets every cached position.
     fn clear_cache(&mut self);
     fn cached_positions(&self) -> usize;
@@ -60,13 +83,18 @@ pub trait CausalLm: fmt::Debug + Send + Sync {
 
 /// Loads a GGUF causal language model of any supported architecture on the CPU backend.
 pub fn load_causal_lm(bytes: ModelBytes) -> Result<Box<dyn CausalLm>> {
-    let weights = GgufWeights::load(&ops::cpu::Cpu, bytes)?;
+    load_causal_lm_on(ops::cpu::Cpu, bytes)
+}
+
+/// Loads a GGUF causal language model of any supported architecture on `backend`.
+pub fn load_causal_lm_on<B: ops::Backend>(
+    backend: B,
+    bytes: ModelBytes,
+) -> Result<Box<dyn CausalLm>> {
+    let weights = GgufWeights::load(&backend, bytes)?;
     let arch = weights.file.architecture()?;
     match arch {
-        "llama" | "qwen2" | "qwen3" => Ok(Box::new(llama::Model::from_weights(
-            ops::cpu::Cpu,
-            weights,
-        )?)),
+        "llama" | "qwen2" | "qwen3" => Ok(Box::new(llama::Model::from_weights(backend, weights)?)),
         other => Err(ModelError::UnsupportedArchitecture(other.to_owned())),
     }
 }

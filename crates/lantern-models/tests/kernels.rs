@@ -3,13 +3,18 @@
 //! the repacked weights must dequantize to candle's values exactly, and the product must be
 //! close to the f32 product of the dequantized weights. Runs natively and, through
 //! wasm-bindgen-test in headless Chromium, in the wasm build.
+//!
+//! Real weights too: natively, every matrix of the fixture models (the shipped Q4_1 file and the
+//! Q4_0, Q8_0 and Q4_K_M requantizations, which between them hold every kind); in wasm, where
+//! a test cannot read files, a committed sample of their rows (`tests/data/real-weights.bin`,
+//! checked natively to be byte for byte what the fixture files hold).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::borrow::Cow;
 
 use candle_core::quantized::{QStorage, QTensor};
 use candle_core::{Device, Tensor};
-use lantern_models::gguf::GgmlDType;
+use lantern_models::gguf::{GgmlDType, dtype_from_id};
 use lantern_models::ops::cpu::kernels::{self, GROUP, Kind, QActs, portable};
 
 #[cfg(target_arch = "wasm32")]
@@ -68,7 +73,9 @@ fn check_bytes(
     tokens: usize,
 ) -> (Vec<[f32; GROUP]>, Vec<f32>) {
     let kind = Kind::of(dtype).unwrap();
-    let storage = QStorage::from_data(Cow::Borrowed(bytes), &Device::Cpu, dtype).unwrap();
+    // An owned copy: candle wants the blocks aligned (a fresh allocation is; a slice of the
+    // sample or of a file need not be).
+    let storage = QStorage::from_data(Cow::Owned(bytes.to_vec()), &Device::Cpu, dtype).unwrap();
     let deq = QTensor::new(storage, (rows, cols))
         .unwrap()
         .dequantize(&Device::Cpu)
@@ -213,4 +220,185 @@ fn q6_k_matches_the_oracle() {
     check(GgmlDType::Q6K, 64, 512, 3);
     check(GgmlDType::Q6K, 10, 1536, 11);
     check_arbitrary(GgmlDType::Q6K, 13, 512);
+}
+
+/// The committed sample of real rows: records of `[u32 name length][name][u32 GGML type]
+/// [u32 rows][u32 cols][u32 file name length][file name][bytes]`, all little-endian, in the
+/// file's layout.
+const SAMPLE: &[u8] = include_bytes!("data/real-weights.bin");
+
+/// One record of [`SAMPLE`].
+struct SampleRows<'a> {
+    name: &'a str,
+    file: &'a str,
+    dtype: GgmlDType,
+    rows: usize,
+    cols: usize,
+    bytes: &'a [u8],
+}
+
+fn sample() -> Vec<SampleRows<'static>> {
+    fn take<'a>(b: &mut &'a [u8], n: usize) -> &'a [u8] {
+        let (head, rest) = b.split_at(n);
+        *b = rest;
+        head
+    }
+    fn u32_at(b: &mut &[u8]) -> usize {
+        u32::from_le_bytes(take(b, 4).try_into().unwrap()) as usize
+    }
+    let mut b = SAMPLE;
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let n = u32_at(&mut b);
+        let name = std::str::from_utf8(take(&mut b, n)).unwrap();
+        let dtype = dtype_from_id(u32_at(&mut b) as u32).unwrap();
+        let (rows, cols) = (u32_at(&mut b), u32_at(&mut b));
+        let n = u32_at(&mut b);
+        let file = std::str::from_utf8(take(&mut b, n)).unwrap();
+        let len = rows * cols / dtype.block_size() * dtype.type_size();
+        out.push(SampleRows {
+            name,
+            file,
+            dtype,
+            rows,
+            cols,
+            bytes: take(&mut b, len),
+        });
+    }
+    out
+}
+
+/// Real rows of every kind (2 groups and a row after them): the kernels equal the oracle, for
+/// one token (decode) and for more than a token tile (prefill).
+#[test]
+fn real_weight_sample_matches_the_oracle() {
+    let sample = sample();
+    for kind in Kind::ALL {
+        assert!(
+            sample.iter().any(|s| s.dtype == kind.dtype()),
+            "the sample has no {kind:?} rows"
+        );
+    }
+    for s in &sample {
+        assert!(
+            s.rows > GROUP && !s.rows.is_multiple_of(GROUP),
+            "{} ({}): {} rows, not whole groups and a row after them",
+            s.name,
+            s.file,
+            s.rows
+        );
+        // 13 tokens: a full tile, a tile of 4 and a single token.
+        for tokens in [1, kernels::TOKEN_TILE + 5] {
+            let x = values(tokens * s.cols, s.rows as u64);
+            check_bytes(s.dtype, s.rows, s.cols, s.bytes, &x, tokens);
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod fixtures {
+    use std::path::PathBuf;
+
+    use lantern_models::gguf::{GgufFile, dtype_id};
+
+    use super::*;
+
+    /// The fixture models that hold the kinds (made by scripts/fixtures.sh).
+    const FILES: [&str; 4] = [
+        "SmolLM2-135M-Instruct-GGUF/SmolLM2-135M-Instruct.Q4_1.gguf",
+        "SmolLM2-135M-Instruct-requantized-GGUF/SmolLM2-135M-Instruct.Q4_0.gguf",
+        "SmolLM2-135M-Instruct-requantized-GGUF/SmolLM2-135M-Instruct.Q8_0.gguf",
+        "SmolLM2-135M-Instruct-requantized-GGUF/SmolLM2-135M-Instruct.Q4_K_M.gguf",
+    ];
+    /// Rows per sample record: two 4-row groups and one row in the file's layout.
+    const SAMPLE_ROWS: usize = 2 * GROUP + 1;
+
+    fn read(file: &str) -> Vec<u8> {
+        let dir = match std::env::var_os("LANTERN_FIXTURES") {
+            Some(d) => PathBuf::from(d),
+            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/fixtures/mirror"),
+        };
+        let p = dir.join("lantern-fixtures").join(file);
+        std::fs::read(&p)
+            .unwrap_or_else(|e| panic!("{}: {e} (run scripts/fixtures.sh)", p.display()))
+    }
+
+    /// Every matrix of every fixture model with a kernel here: the kernels equal the oracle on
+    /// all of it (one token; the first layer also with a full token tile and a partial one).
+    #[test]
+    fn every_fixture_matrix_matches_the_oracle() {
+        let mut seen = Vec::new();
+        for file in FILES {
+            let bytes = read(file);
+            let gguf = GgufFile::parse(&bytes).unwrap();
+            for t in &gguf.tensors {
+                let Some(kind) = Kind::of(t.dtype) else {
+                    continue;
+                };
+                let (rows, cols) = t.matrix_shape();
+                if t.dims.len() != 2 {
+                    continue;
+                }
+                seen.push(kind);
+                let w = &bytes[t.start..t.start + t.len];
+                let token_counts: &[usize] = if t.name.starts_with("blk.0.") {
+                    &[1, kernels::TOKEN_TILE + 3]
+                } else {
+                    &[1]
+                };
+                for &tokens in token_counts {
+                    let x = values(tokens * cols, rows as u64);
+                    check_bytes(t.dtype, rows, cols, w, &x, tokens);
+                }
+            }
+        }
+        for kind in Kind::ALL {
+            assert!(seen.contains(&kind), "no fixture matrix of kind {kind:?}");
+        }
+    }
+
+    /// The committed sample is what the fixtures hold: for each file, the first matrix of each
+    /// kind, its first rows. `LANTERN_WRITE_WEIGHT_SAMPLE=1` rewrites it from the fixtures.
+    #[test]
+    fn real_weight_sample_is_from_the_fixtures() {
+        let mut want = Vec::new();
+        for file in FILES {
+            let bytes = read(file);
+            let gguf = GgufFile::parse(&bytes).unwrap();
+            let mut kinds = Vec::new();
+            for t in &gguf.tensors {
+                let Some(kind) = Kind::of(t.dtype) else {
+                    continue;
+                };
+                if t.dims.len() != 2 || kinds.contains(&kind) {
+                    continue;
+                }
+                kinds.push(kind);
+                let (_, cols) = t.matrix_shape();
+                let len = SAMPLE_ROWS * cols / kind.block_elems() * kind.block_bytes();
+                let put =
+                    |v: &mut Vec<u8>, n: usize| v.extend_from_slice(&(n as u32).to_le_bytes());
+                put(&mut want, t.name.len());
+                want.extend_from_slice(t.name.as_bytes());
+                put(&mut want, dtype_id(t.dtype) as usize);
+                put(&mut want, SAMPLE_ROWS);
+                put(&mut want, cols);
+                put(&mut want, file.len());
+                want.extend_from_slice(file.as_bytes());
+                want.extend_from_slice(&bytes[t.start..t.start + len]);
+            }
+        }
+        if std::env::var_os("LANTERN_WRITE_WEIGHT_SAMPLE").is_some() {
+            let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/real-weights.bin");
+            std::fs::write(p, &want).unwrap();
+        }
+        assert!(
+            want == SAMPLE,
+            "tests/data/real-weights.bin differs from the fixtures: \
+             rerun this test with LANTERN_WRITE_WEIGHT_SAMPLE=1"
+        );
+        for s in sample() {
+            assert!(FILES.contains(&s.file), "{} from {}", s.name, s.file);
+        }
+    }
 }

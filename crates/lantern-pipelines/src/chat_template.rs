@@ -55,6 +55,14 @@ pub struct ChatTemplate {
 /// Marks the message of `raise_exception` so it can be told apart from other errors.
 const RAISED: &str = "raise_exception: ";
 
+/// Template instructions one render may run: a base plus an allowance per message. A template
+/// comes from the model file, so a hostile one could loop for hours (`range` is capped at 100k
+/// items, but loops nest); with fuel it stops with an error instead, after work proportional
+/// to the chat. Real templates use 20 to 50 instructions per message (measured on SmolLM2's,
+/// Llama 2's, Llama 3's and Qwen2.5's), so a thousand per message is a wide margin.
+pub const TEMPLATE_FUEL_BASE: u64 = 100_000;
+pub const TEMPLATE_FUEL_PER_MESSAGE: u64 = 1_000;
+
 impl ChatTemplate {
     pub fn new(
         source: impl Into<String>,
@@ -82,6 +90,9 @@ impl ChatTemplate {
         let mut env = Environment::new();
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
+        let fuel = TEMPLATE_FUEL_BASE
+            .saturating_add(TEMPLATE_FUEL_PER_MESSAGE.saturating_mul(messages.len() as u64));
+        env.set_fuel(Some(fuel));
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_function("raise_exception", |msg: String| -> Result<String, Error> {
             Err(Error::new(
@@ -112,6 +123,12 @@ impl ChatTemplate {
                     return TemplateError::Raised(msg.trim_end().to_owned());
                 }
                 cause = c.source();
+            }
+            if e.kind() == ErrorKind::OutOfFuel {
+                return TemplateError::Render(format!(
+                    "the template ran more than {fuel} instructions for {} messages",
+                    messages.len()
+                ));
             }
             TemplateError::Render(format!("{e:#}"))
         })

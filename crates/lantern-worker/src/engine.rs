@@ -10,13 +10,14 @@ use lantern_core::protocol::{
     BackendChoice, ErrorCode, ErrorReport, Event, GenerationStats, Request,
 };
 use lantern_core::{ChatMessage, DemoConfig, ModelRef, Progress, SamplingParams, Task};
-use lantern_hub::{Cache, CancelToken, HubClient, HubError};
+use lantern_hub::{Cache, CachedFile, CancelToken, HubClient, HubError};
 use lantern_models::ModelBytes;
 use lantern_pipelines::embeddings::RecipeFiles;
 use lantern_pipelines::embeddings::{Embedder, EmbedderFiles, EmbedderOptions, EmbeddingsError};
-use lantern_pipelines::text_generation::{GenerationError, Prompt, TextGeneration};
+use lantern_pipelines::text_generation::{GenerationError, Prompt, Suspended, TextGeneration};
 use web_time::Instant;
 
+use crate::gpu::{self, Probe};
 use crate::platform;
 
 /// The id `Cancel` uses for the model download (generations use the page's ids, from 1).
@@ -49,8 +50,16 @@ impl Cancels {
 
 /// A loaded model.
 enum Loaded {
-    Chat(Box<TextGeneration>),
+    Chat(Box<Chat>),
     Embeddings(Box<Embedder>),
+}
+
+/// A chat model, and what is needed to load it again on the CPU if the GPU fails.
+struct Chat {
+    pipe: TextGeneration,
+    on_gpu: bool,
+    /// The verified GGUF in the cache (the GPU backend keeps no copy of the file's bytes).
+    file: CachedFile,
 }
 
 /// What the worker needs from its host.
@@ -69,12 +78,16 @@ pub async fn run(mut requests: UnboundedReceiver<Request>, cancels: Cancels, ctx
     let mut model: Option<Loaded> = None;
     while let Some(request) = requests.next().await {
         match request {
-            Request::Load { demo, backend } => {
+            Request::Load {
+                demo,
+                backend,
+                gpu_fail_after,
+            } => {
                 // The previous model goes first: holding it while the next one loads would
                 // double the peak memory (and wasm memory never shrinks back).
                 model = None;
                 let token = cancels.token(LOAD_ID);
-                match load(&ctx, &demo, backend, &token).await {
+                match load(&ctx, &demo, backend, gpu_fail_after, &token).await {
                     Ok(m) => model = Some(m),
                     Err(report) => (ctx.emit)(Event::Error(report)),
                 }
@@ -87,8 +100,8 @@ pub async fn run(mut requests: UnboundedReceiver<Request>, cancels: Cancels, ctx
             } => {
                 let token = cancels.token(id);
                 let result = match &mut model {
-                    Some(Loaded::Chat(pipe)) => {
-                        generate(&ctx, pipe, id, messages, &params, &token).await
+                    Some(Loaded::Chat(chat)) => {
+                        generate(&ctx, chat, id, messages, &params, &token).await
                     }
                     _ => Err(not_loaded("a chat model")),
                 };
@@ -141,28 +154,52 @@ async fn cache_status(ctx: &Context) -> Event {
     }
 }
 
+/// The `Backend` event of the CPU; `why` says why not the GPU, if that was considered.
+fn cpu_backend(ctx: &Context, why: Option<&str>) -> Event {
+    let mut detail = if ctx.threads > 1 {
+        format!("wasm SIMD, {} threads", ctx.threads)
+    } else {
+        "wasm SIMD, 1 thread".into()
+    };
+    if let Some(why) = why {
+        detail.push_str(&format!(" ({why})"));
+    }
+    Event::Backend {
+        name: "cpu".into(),
+        threads: ctx.threads,
+        detail,
+    }
+}
+
 async fn load(
     ctx: &Context,
     demo: &DemoConfig,
     backend: BackendChoice,
+    gpu_fail_after: Option<u32>,
     cancel: &CancelToken,
 ) -> Result<Loaded, ErrorReport> {
     let started = Instant::now();
-    if backend == BackendChoice::Webgpu {
-        return Err(ErrorReport::new(
-            ErrorCode::GpuFailed,
-            "this build of the worker has no WebGPU backend; use the CPU",
-        ));
+    // The adapter is looked for before the download, so the page shows the backend while the
+    // model arrives (and a forced WebGPU without one fails before 100 MB are fetched). The
+    // embedding models run on the CPU only (their encoder is written over candle tensors).
+    let probe = match demo.task {
+        Task::TextGeneration => gpu::probe(backend).await?,
+        Task::FeatureExtraction | Task::SentenceSimilarity => {
+            Probe::Cpu("embedding models run on the CPU".into())
+        }
+    };
+    let mut adapter = None;
+    match probe {
+        Probe::Gpu(a, detail) => {
+            (ctx.emit)(Event::Backend {
+                name: "webgpu".into(),
+                threads: ctx.threads,
+                detail,
+            });
+            adapter = Some(a);
+        }
+        Probe::Cpu(why) => (ctx.emit)(cpu_backend(ctx, Some(&why))),
     }
-    (ctx.emit)(Event::Backend {
-        name: "cpu".into(),
-        threads: ctx.threads,
-        detail: if ctx.threads > 1 {
-            format!("wasm SIMD, {} threads", ctx.threads)
-        } else {
-            "wasm SIMD, 1 thread (the page is not cross-origin isolated)".into()
-        },
-    });
     let client = HubClient::builder()
         .endpoint(platform::absolute_endpoint(&demo.endpoint))
         .build()
@@ -196,13 +233,13 @@ async fn load(
     };
     let loaded = match demo.task {
         Task::TextGeneration => {
-            let gguf = gguf_path(&demo.model)?;
-            let bytes = platform::read(file(gguf)?)
-                .await
-                .map_err(|e| hub_error(&e))?;
-            let pipe =
-                TextGeneration::from_gguf(ModelBytes::new(bytes)).map_err(generation_error)?;
-            Loaded::Chat(Box::new(pipe))
+            let gguf = file(gguf_path(&demo.model)?)?.clone();
+            let bytes = platform::read(&gguf).await.map_err(|e| hub_error(&e))?;
+            let chat = match adapter {
+                Some(adapter) => load_on_gpu(ctx, adapter, bytes, gguf, gpu_fail_after).await?,
+                None => load_on_cpu(bytes, gguf)?,
+            };
+            Loaded::Chat(Box::new(chat))
         }
         Task::FeatureExtraction | Task::SentenceSimilarity => {
             let read_opt = |name: &str| {
@@ -253,12 +290,60 @@ async fn load(
             Loaded::Embeddings(Box::new(embedder))
         }
     };
+    let backend = match &loaded {
+        Loaded::Chat(chat) => chat.pipe.model().backend_name(),
+        Loaded::Embeddings(_) => "cpu".into(),
+    };
     (ctx.emit)(Event::Ready {
-        backend: "cpu".into(),
+        backend,
         threads: ctx.threads,
         load_ms: started.elapsed().as_secs_f64() * 1e3,
     });
     Ok(loaded)
+}
+
+fn load_on_cpu(bytes: Vec<u8>, file: CachedFile) -> Result<Chat, ErrorReport> {
+    let pipe = TextGeneration::from_gguf(ModelBytes::new(bytes)).map_err(generation_error)?;
+    Ok(Chat {
+        pipe,
+        on_gpu: false,
+        file,
+    })
+}
+
+/// Opens the device and uploads the model; where the model does not fit or the device fails
+/// while loading, the CPU takes over (a `GpuFallback` event says why), unless the page forced
+/// WebGPU and the adapter cannot take the model at all.
+async fn load_on_gpu(
+    ctx: &Context,
+    adapter: gpu::Adapter,
+    bytes: Vec<u8>,
+    file: CachedFile,
+    fail_after: Option<u32>,
+) -> Result<Chat, ErrorReport> {
+    let device = match adapter.open(&bytes, fail_after).await? {
+        Ok(device) => device,
+        Err(why) => {
+            (ctx.emit)(cpu_backend(ctx, Some(&why)));
+            return load_on_cpu(bytes, file);
+        }
+    };
+    match gpu::load_chat(device, bytes) {
+        Ok(pipe) => Ok(Chat {
+            pipe,
+            on_gpu: true,
+            file,
+        }),
+        Err(e) if gpu::is_device_failure(&e) => {
+            let pipe = reload_on_cpu(ctx, &file, &e, None).await?;
+            Ok(Chat {
+                pipe,
+                on_gpu: false,
+                file,
+            })
+        }
+        Err(e) => Err(generation_error(e)),
+    }
 }
 
 fn gguf_path(model: &ModelRef) -> Result<&str, ErrorReport> {
@@ -275,32 +360,109 @@ fn gguf_path(model: &ModelRef) -> Result<&str, ErrorReport> {
         })
 }
 
+/// Reports a GPU failure (`GpuFallback`, then the CPU's `Backend`) and loads the model again
+/// on the CPU from the cached file.
+async fn reload_on_cpu(
+    ctx: &Context,
+    file: &CachedFile,
+    error: &GenerationError,
+    request: Option<u64>,
+) -> Result<TextGeneration, ErrorReport> {
+    let mut report = ErrorReport::new(
+        ErrorCode::GpuFailed,
+        format!("the GPU failed, continuing on the CPU: {error}"),
+    );
+    report.request = request;
+    (ctx.emit)(Event::GpuFallback(report));
+    (ctx.emit)(cpu_backend(ctx, Some("after a GPU failure")));
+    let bytes = platform::read(file).await.map_err(|e| hub_error(&e))?;
+    TextGeneration::from_gguf(ModelBytes::new(bytes)).map_err(generation_error)
+}
+
+/// Where a session starts from.
+enum Start {
+    Prompt(Prompt),
+    /// A generation the GPU dropped, to continue on the CPU.
+    Resume(Box<Suspended>),
+}
+
+/// How a session on one pipeline ended.
+enum Outcome {
+    Done(GenerationStats),
+    /// The GPU failed; `Suspended` holds the generation so far (`None`: the prefill failed).
+    DeviceFailed(GenerationError, Option<Box<Suspended>>),
+}
+
 async fn generate(
     ctx: &Context,
-    pipe: &mut TextGeneration,
+    chat: &mut Chat,
     id: u64,
     messages: Vec<ChatMessage>,
     params: &SamplingParams,
     cancel: &CancelToken,
 ) -> Result<(), ErrorReport> {
     let prompt = Prompt::Chat(messages);
-    let mut session = pipe.start(&prompt, params).map_err(generation_error)?;
+    let mut start = Start::Prompt(prompt.clone());
+    loop {
+        match run_session(ctx, chat, start, params, id, cancel).await? {
+            Outcome::Done(stats) => {
+                (ctx.emit)(Event::Done { id, stats });
+                return Ok(());
+            }
+            Outcome::DeviceFailed(error, suspended) => {
+                // The GPU model goes when the CPU one is in place (its buffers are the
+                // device's; its host memory is small). The conversation is not lost: the
+                // pipeline on the CPU runs the prompt and every token generated so far again.
+                chat.pipe = reload_on_cpu(ctx, &chat.file, &error, Some(id)).await?;
+                chat.on_gpu = false;
+                start = match suspended {
+                    Some(s) => Start::Resume(s),
+                    None => Start::Prompt(prompt.clone()),
+                };
+            }
+        }
+    }
+}
+
+/// Runs one session to its end, streaming its text; a device failure is handed back (with the
+/// generation so far) instead of becoming an error.
+async fn run_session(
+    ctx: &Context,
+    chat: &mut Chat,
+    start: Start,
+    params: &SamplingParams,
+    id: u64,
+    cancel: &CancelToken,
+) -> Result<Outcome, ErrorReport> {
+    let on_gpu = chat.on_gpu;
+    let failed = |e: &GenerationError| on_gpu && gpu::is_device_failure(e);
+    let session = match start {
+        Start::Prompt(prompt) => chat.pipe.start_async(&prompt, params).await,
+        Start::Resume(suspended) => chat.pipe.resume_async(*suspended).await,
+    };
+    let mut session = match session {
+        Ok(s) => s,
+        Err(e) if failed(&e) => return Ok(Outcome::DeviceFailed(e, None)),
+        Err(e) => return Err(generation_error(e)),
+    };
     loop {
         if cancel.is_cancelled() {
             session.cancel();
         }
-        match session.step().map_err(generation_error)? {
-            Some(text) if !text.is_empty() => (ctx.emit)(Event::Token { id, text }),
-            Some(_) => {}
-            None => break,
+        match session.step_async().await {
+            Ok(Some(text)) if !text.is_empty() => (ctx.emit)(Event::Token { id, text }),
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) if failed(&e) => {
+                return Ok(Outcome::DeviceFailed(e, Some(Box::new(session.suspend()))));
+            }
+            Err(e) => return Err(generation_error(e)),
         }
         // Lets the host deliver a `Cancel` between two steps (a Web Worker only reads its
         // messages when the wasm yields).
         platform::yield_now().await;
     }
-    let stats: GenerationStats = session.finish().stats();
-    (ctx.emit)(Event::Done { id, stats });
-    Ok(())
+    Ok(Outcome::Done(session.finish().stats()))
 }
 
 /// Sends progress when something visible changed: a new file, another 0.5 %, or the end.

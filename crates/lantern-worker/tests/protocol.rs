@@ -48,6 +48,7 @@ fn load(worker: &NativeWorker, demo: &DemoConfig) -> Vec<Event> {
     worker.send(Request::Load {
         demo: Box::new(demo.clone()),
         backend: BackendChoice::Auto,
+        gpu_fail_after: None,
     });
     let mut events = Vec::new();
     loop {

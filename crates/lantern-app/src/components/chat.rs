@@ -111,6 +111,7 @@ fn Stats() -> impl IntoView {
                     data-decode-tok-s=format!("{:.2}", s.decode_tok_s)
                     data-generated-tokens=s.generated_tokens.to_string()
                     data-stop-reason=s.stop_reason.clone()
+                    data-backend=s.backend.clone()
                 >
                     {format!(
                         "{} prompt tokens at {:.1} tok/s, {} new tokens at {:.1} tok/s on {} ({})",

@@ -60,6 +60,15 @@ pub fn LoadControls(size: u64) -> impl IntoView {
                 <dt>"Status"</dt>
                 <dd data-testid="status">{move || ui.phase.get().as_str()}</dd>
             </dl>
+            {move || {
+                ui.gpu_fallback.get().map(|report| {
+                    view! {
+                        <p class="muted" role="status" data-testid="gpu-fallback">
+                            {report.message}
+                        </p>
+                    }
+                })
+            }}
         </div>
     }
 }

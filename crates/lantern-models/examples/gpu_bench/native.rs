@@ -286,13 +286,21 @@ pub fn main() {
     }
     let decode_s = t.elapsed().as_secs_f64();
     let decode_tok_s = a.decode as f64 / decode_s;
+    // The same steps with the argmax taken on the GPU: 4 bytes come back instead of the logits
+    // (the worker's greedy path). The difference is the cost of reading the logits per token.
+    let at = prompt.len() + a.decode;
+    let t = Instant::now();
+    for step in 0..a.decode {
+        next = pollster::block_on(model.forward_argmax_async(&[next], at + step)).unwrap();
+    }
+    let argmax_tok_s = a.decode as f64 / t.elapsed().as_secs_f64();
     // The bound from the GPU's nominal bandwidth when given, else from what our own element-wise
     // kernel reached.
     let bound = a.bandwidth_gbs.unwrap_or(measured_gbs) * 1e9 / read_per_token as f64;
     let json = format!(
         "{{\"model\":\"{name}\",\"adapter\":\"{}\",\"backend\":\"{}\",\"precision\":\"{precision:?}\",\"load_s\":{load_s:.2},\
          \"decode_bytes_per_token\":{read_per_token},\"prefill_tokens\":{},\"prefill_tok_s\":{:.1},\"decode_tokens\":{},\
-         \"decode_tok_s\":{decode_tok_s:.2},\"nominal_bandwidth_gbs\":{},\"measured_bandwidth_gbs\":{measured_gbs:.1},\
+         \"decode_tok_s\":{decode_tok_s:.2},\"decode_gpu_argmax_tok_s\":{argmax_tok_s:.2},\"nominal_bandwidth_gbs\":{},\"measured_bandwidth_gbs\":{measured_gbs:.1},\
          \"decode_bound_tok_s\":{bound:.1},\"fraction_of_bound\":{:.3}}}",
         report.name.replace('"', "'"),
         report.backend,

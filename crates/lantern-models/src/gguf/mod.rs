@@ -30,6 +30,12 @@ pub const MAX_DIMS: usize = 4;
 /// the cap only keeps a hostile count from costing time before the bytes run out.
 pub const MAX_TENSORS: u64 = 1 << 20;
 pub const MAX_METADATA: u64 = 1 << 20;
+/// Most array elements in all metadata values together. A decoded [`Value`] takes 32 bytes
+/// whatever its type, so an array of one-byte values would cost 32 times its size in the file:
+/// without a cap a hostile 100 MB file could ask for 3 GB, past what a wasm32 page can get (an
+/// abort, not an error). The largest real vocabularies (~262k tokens, each with a type and a
+/// score, plus merges) need about a million; four times that is still only 128 MiB.
+pub const MAX_METADATA_VALUES: u64 = 1 << 22;
 /// Longest tensor name (llama.cpp's `GGML_MAX_NAME` is 64; leave room for other writers).
 pub const MAX_TENSOR_NAME: u64 = 1 << 10;
 

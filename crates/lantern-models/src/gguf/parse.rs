@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use super::value::{Metadata, Value};
 use super::{
-    GgufFile, MAX_ARRAY_DEPTH, MAX_DIMS, MAX_METADATA, MAX_TENSOR_NAME, MAX_TENSORS, TensorInfo,
-    dtype_from_id,
+    GgufFile, MAX_ARRAY_DEPTH, MAX_DIMS, MAX_METADATA, MAX_METADATA_VALUES, MAX_TENSOR_NAME,
+    MAX_TENSORS, TensorInfo, dtype_from_id,
 };
 use crate::error::{ModelError, Result};
 
@@ -17,6 +17,8 @@ const DEFAULT_ALIGNMENT: usize = 32;
 struct Cursor<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// Array elements decoded so far, against [`MAX_METADATA_VALUES`].
+    values: u64,
 }
 
 impl<'a> Cursor<'a> {
@@ -132,6 +134,16 @@ fn value(c: &mut Cursor<'_>, ty: u32, depth: usize) -> Result<Value> {
             let elem = c.u32("array element type")?;
             check_type(elem, c.pos - 4)?;
             let n = c.count("array length", u64::MAX, min_size(elem))?;
+            // Checked before reserving: the bytes left can back `n` items, but their decoded
+            // size is up to 32 times more (see MAX_METADATA_VALUES).
+            c.values = c.values.saturating_add(n as u64);
+            if c.values > MAX_METADATA_VALUES {
+                return Err(ModelError::LimitExceeded {
+                    what: "metadata array elements",
+                    value: c.values,
+                    limit: MAX_METADATA_VALUES,
+                });
+            }
             let mut items = Vec::with_capacity(n);
             for _ in 0..n {
                 items.push(value(c, elem, depth + 1)?);
@@ -160,7 +172,11 @@ fn unreachable_type<T>(ty: u32, at: usize) -> Result<T> {
 }
 
 pub(super) fn parse(bytes: &[u8]) -> Result<GgufFile> {
-    let mut c = Cursor { bytes, pos: 0 };
+    let mut c = Cursor {
+        bytes,
+        pos: 0,
+        values: 0,
+    };
     let magic: [u8; 4] = match c.array::<4>("magic") {
         Ok(m) => m,
         Err(_) => {

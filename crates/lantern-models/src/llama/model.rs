@@ -5,7 +5,7 @@ use crate::gguf::Metadata;
 use crate::loader::GgufWeights;
 use crate::ops::cpu::Cpu;
 use crate::ops::{AttentionShape, Backend, Rope, RopeScaling};
-use crate::{CausalLm, Logits};
+use crate::{CausalLm, LocalFuture, Logits};
 
 #[derive(Debug)]
 struct Layer<B: Backend> {
@@ -159,15 +159,37 @@ impl<B: Backend> Model<B> {
     /// `start_pos` (which must be cached already) and dropping any after. Returns the logits
     /// of the last token (`Logits::Last`, `vocab` values) or of every token (`n * vocab`).
     pub fn forward(&mut self, tokens: &[u32], start_pos: usize, which: Logits) -> Result<Vec<f32>> {
-        B::execute(|| self.forward_here(tokens, start_pos, which))
+        B::execute(|| {
+            let logits = self.forward_here(tokens, start_pos, which)?;
+            self.backend.read(&logits)
+        })
     }
 
-    fn forward_here(
+    /// [`Model::forward`] with the readback awaited (a GPU in a browser cannot block on it).
+    pub async fn forward_async(
         &mut self,
         tokens: &[u32],
         start_pos: usize,
         which: Logits,
     ) -> Result<Vec<f32>> {
+        let logits = B::execute(|| self.forward_here(tokens, start_pos, which))?;
+        self.backend.read_async(&logits).await
+    }
+
+    /// Runs `tokens` like [`Model::forward`] and returns the argmax of the last token's logits:
+    /// greedy decoding, where a GPU backend reads back one id instead of `vocab` logits.
+    pub async fn forward_argmax_async(&mut self, tokens: &[u32], start_pos: usize) -> Result<u32> {
+        let logits = B::execute(|| self.forward_here(tokens, start_pos, Logits::Last))?;
+        self.backend.argmax_async(&logits).await
+    }
+
+    /// Records the forward pass and returns the logits where the backend holds them.
+    fn forward_here(
+        &mut self,
+        tokens: &[u32],
+        start_pos: usize,
+        which: Logits,
+    ) -> Result<B::Tensor> {
         let c = &self.config;
         let b = &self.backend;
         let n = tokens.len();
@@ -248,14 +270,30 @@ impl<B: Backend> Model<B> {
             Logits::All => x,
         };
         let x = b.rms_norm(&x, &self.norm, c.rms_eps)?;
-        let logits = b.matmul(&x, self.output.as_ref().unwrap_or(&self.embed))?;
-        b.read(&logits)
+        b.matmul(&x, self.output.as_ref().unwrap_or(&self.embed))
     }
 }
 
 impl<B: Backend> CausalLm for Model<B> {
     fn forward(&mut self, tokens: &[u32], start_pos: usize, which: Logits) -> Result<Vec<f32>> {
         Model::forward(self, tokens, start_pos, which)
+    }
+
+    fn forward_async<'a>(
+        &'a mut self,
+        tokens: &'a [u32],
+        start_pos: usize,
+        which: Logits,
+    ) -> LocalFuture<'a, Result<Vec<f32>>> {
+        Box::pin(Model::forward_async(self, tokens, start_pos, which))
+    }
+
+    fn forward_argmax_async<'a>(
+        &'a mut self,
+        tokens: &'a [u32],
+        start_pos: usize,
+    ) -> LocalFuture<'a, Result<u32>> {
+        Box::pin(Model::forward_argmax_async(self, tokens, start_pos))
     }
 
     fn clear_cache(&mut self) {

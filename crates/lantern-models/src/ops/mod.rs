@@ -101,6 +101,18 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
     fn tensor(&self, data: Vec<f32>, rows: usize, cols: usize) -> Result<Self::Tensor>;
     /// Host copy of a tensor, row-major.
     fn read(&self, x: &Self::Tensor) -> Result<Vec<f32>>;
+    /// [`Backend::read`], awaited. In a browser a GPU readback cannot block (its map callback
+    /// runs from the event loop, which a blocked worker never returns to), so the GPU backend
+    /// implements this one; the default is the synchronous read.
+    fn read_async(&self, x: &Self::Tensor) -> impl Future<Output = Result<Vec<f32>>> {
+        std::future::ready(self.read(x))
+    }
+    /// The index of the largest value of a `[1, n]` tensor (the first on ties, as
+    /// [`argmax`]), awaited. A GPU backend computes it on the device, so a greedy step reads
+    /// back 4 bytes instead of the whole row of logits; the default reads the row.
+    fn argmax_async(&self, x: &Self::Tensor) -> impl Future<Output = Result<u32>> {
+        std::future::ready(self.read(x).map(|v| argmax(&v)))
+    }
 
     /// Rows `ids` of a `[vocab, dim]` table, as f32.
     fn embedding(&self, table: &Self::Matrix, ids: &[u32]) -> Result<Self::Tensor>;
@@ -147,4 +159,16 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
     fn swiglu(&self, gate: &Self::Tensor, up: &Self::Tensor) -> Result<Self::Tensor>;
     /// The last row, as a `[1, cols]` tensor.
     fn last_row(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
+}
+
+/// The index of the largest value (the first one on ties; 0 for an empty slice): greedy
+/// decoding, the same rule on every backend.
+pub fn argmax(values: &[f32]) -> u32 {
+    let mut best = 0usize;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best as u32
 }

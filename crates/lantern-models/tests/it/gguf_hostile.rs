@@ -153,9 +153,13 @@ fn absurd_tensors_are_refused() {
 fn a_file_truncated_anywhere_is_an_error() {
     let bytes = model_bytes(SMOLLM_Q4_1);
     let header_end = GgufFile::parse(&bytes).unwrap().data_start;
-    // 400 cuts through the header (metadata, vocabulary, tensor table), 100 through the data.
-    let cuts = (0..400)
-        .map(|i| i * header_end / 400)
+    // Every offset of the first 8 KiB (magic, counts, every metadata key before the
+    // vocabulary, the start of the vocabulary; these parses stop early, so they are cheap),
+    // 400 cuts through the rest of the header (vocabulary, merges, tensor table), 100 through
+    // the data. Every offset of whole headers is covered on the small seeds of
+    // crates/lantern-pipelines/tests/bad_input.rs.
+    let cuts = (0..8192)
+        .chain((0..400).map(|i| i * header_end / 400))
         .chain((0..100).map(|i| header_end + i * (bytes.len() - header_end) / 100));
     for cut in cuts {
         let e = GgufFile::parse(&bytes[..cut]).expect_err("a truncated file must not parse");

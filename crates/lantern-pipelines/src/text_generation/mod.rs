@@ -26,7 +26,7 @@ pub use sampling::{REPEAT_LAST_N, Rng, Sampler, argmax};
 pub use stop::StopFilter;
 
 use crate::chat_template::{ChatTemplate, TemplateError};
-use crate::tokenizer::{StreamDecoder, Tokenizer, TokenizerError};
+use crate::tokenizer::{DecoderState, StreamDecoder, Tokenizer, TokenizerError};
 
 /// Errors of text generation.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -155,7 +155,11 @@ impl TextGeneration {
     /// From a GGUF file's bytes: the model, and the tokenizer and chat template of its
     /// metadata.
     pub fn from_gguf(bytes: ModelBytes) -> Result<Self> {
-        let model = load_causal_lm(bytes)?;
+        Self::from_model(load_causal_lm(bytes)?)
+    }
+
+    /// From a loaded model (on any backend): the tokenizer and chat template of its metadata.
+    pub fn from_model(model: Box<dyn CausalLm>) -> Result<Self> {
         let tokenizer = Tokenizer::from_gguf(model.metadata())?;
         let template = model
             .metadata()
@@ -224,6 +228,95 @@ impl TextGeneration {
 
     /// Runs the prompt through the model and returns a session that generates the reply.
     pub fn start(&mut self, prompt: &Prompt, params: &SamplingParams) -> Result<Session<'_>> {
+        let (ids, prompt_tokens, common) = self.prepare(prompt, params)?;
+        let started = Instant::now();
+        let logits = self.model.forward(&ids[common..], common, Logits::Last)?;
+        Ok(self.session(
+            params,
+            ids,
+            prompt_tokens,
+            common,
+            Next::Logits(logits),
+            started,
+        ))
+    }
+
+    /// [`TextGeneration::start`] with the model's readback awaited (what the browser worker
+    /// calls: a WebGPU readback cannot block there). A plain greedy generation asks the model
+    /// for the argmax only, so a GPU backend reads back one id per step, not the logits.
+    pub async fn start_async(
+        &mut self,
+        prompt: &Prompt,
+        params: &SamplingParams,
+    ) -> Result<Session<'_>> {
+        let (ids, prompt_tokens, common) = self.prepare(prompt, params)?;
+        let started = Instant::now();
+        let tokens = &ids[common..];
+        let next = if greedy_on_model(params) {
+            Next::Token(self.model.forward_argmax_async(tokens, common).await?)
+        } else {
+            Next::Logits(
+                self.model
+                    .forward_async(tokens, common, Logits::Last)
+                    .await?,
+            )
+        };
+        Ok(self.session(params, ids, prompt_tokens, common, next, started))
+    }
+
+    /// Continues a generation taken off another pipeline ([`Session::suspend`]; the worker
+    /// does this when the GPU fails): the prompt and every token generated so far are run
+    /// through this pipeline's model, then generation goes on with the same sampler, stop
+    /// filter and text decoder, as if nothing had happened.
+    pub async fn resume_async(&mut self, s: Suspended) -> Result<Session<'_>> {
+        self.clear_cache();
+        let started = Instant::now();
+        let next = if s.greedy {
+            Next::Token(self.model.forward_argmax_async(&s.history, 0).await?)
+        } else {
+            Next::Logits(
+                self.model
+                    .forward_async(&s.history, 0, Logits::Last)
+                    .await?,
+            )
+        };
+        let prefill_ms = s.prefill_ms + started.elapsed().as_secs_f64() * 1e3;
+        self.cached.clone_from(&s.history);
+        let TextGeneration {
+            model,
+            tokenizer,
+            cached,
+            ..
+        } = self;
+        Ok(Session {
+            model: model.as_mut(),
+            tokenizer,
+            decoder: tokenizer.resume_stream(s.decoder),
+            stop: s.stop,
+            sampler: s.sampler,
+            max_tokens: s.max_tokens,
+            ignore_eos: s.ignore_eos,
+            greedy: s.greedy,
+            cached,
+            next,
+            prefilled: s.prefilled + s.history.len(),
+            history: s.history,
+            text: s.text,
+            tokens: s.tokens,
+            prompt_tokens: s.prompt_tokens,
+            prefill_ms,
+            decode_ms: s.decode_ms,
+            decode_steps: s.decode_steps,
+            finished: s.finished,
+        })
+    }
+
+    /// The prompt's ids (truncated if allowed) and how many of them are cached already.
+    fn prepare(
+        &mut self,
+        prompt: &Prompt,
+        params: &SamplingParams,
+    ) -> Result<(Vec<u32>, usize, usize)> {
         let mut ids = self.prompt_tokens(prompt)?;
         let prompt_tokens = ids.len();
         let context = self.model.context_length();
@@ -251,8 +344,19 @@ impl TextGeneration {
             .count()
             .min(ids.len() - 1);
         self.cached.truncate(common);
-        let started = Instant::now();
-        let logits = self.model.forward(&ids[common..], common, Logits::Last)?;
+        Ok((ids, prompt_tokens, common))
+    }
+
+    /// The session after a prefill that started at `started`.
+    fn session(
+        &mut self,
+        params: &SamplingParams,
+        ids: Vec<u32>,
+        prompt_tokens: usize,
+        common: usize,
+        next: Next,
+        started: Instant,
+    ) -> Session<'_> {
         let prefill_ms = started.elapsed().as_secs_f64() * 1e3;
         self.cached.extend_from_slice(&ids[common..]);
         let prefilled = ids.len() - common;
@@ -262,7 +366,7 @@ impl TextGeneration {
             cached,
             ..
         } = self;
-        Ok(Session {
+        Session {
             model: model.as_mut(),
             tokenizer,
             decoder: tokenizer.stream(true),
@@ -270,8 +374,9 @@ impl TextGeneration {
             sampler: Sampler::new(params),
             max_tokens: params.max_tokens,
             ignore_eos: params.ignore_eos,
+            greedy: greedy_on_model(params),
             cached,
-            logits,
+            next,
             history: ids,
             text: String::new(),
             tokens: Vec::new(),
@@ -281,7 +386,7 @@ impl TextGeneration {
             decode_ms: 0.0,
             decode_steps: 0,
             finished: None,
-        })
+        }
     }
 
     /// Generates a whole reply, calling `on_text` with each piece of text and checking
@@ -311,6 +416,66 @@ impl TextGeneration {
     }
 }
 
+/// Whether the next token is the argmax of the logits and nothing else (no penalty, no masked
+/// end-of-generation tokens): then the model may choose it where the logits are (on the GPU)
+/// and return only its id. The same rule as [`Sampler::sample`]'s greedy case.
+fn greedy_on_model(p: &SamplingParams) -> bool {
+    let penalty = p.repetition_penalty != 1.0 && p.repetition_penalty > 0.0;
+    (p.temperature <= 0.0 || p.top_k == 1) && !penalty && !p.ignore_eos
+}
+
+/// What the next token is chosen from.
+#[derive(Debug)]
+enum Next {
+    /// The logits of the last position, for the sampler.
+    Logits(Vec<f32>),
+    /// The token itself, chosen by the model (a greedy step on the GPU).
+    Token(u32),
+    /// The forward pass that was to give it failed. The failing step still returned its
+    /// text (the token was chosen before); the next step returns the error, and the session
+    /// can be [suspended](Session::suspend) and resumed on another model.
+    Failed(GenerationError),
+}
+
+/// A generation taken off its model by [`Session::suspend`], to be continued by
+/// [`TextGeneration::resume_async`] on another one.
+#[derive(Debug)]
+pub struct Suspended {
+    decoder: DecoderState,
+    stop: StopFilter,
+    sampler: Sampler,
+    max_tokens: usize,
+    ignore_eos: bool,
+    greedy: bool,
+    /// Prompt and generated tokens: what the next model must run.
+    history: Vec<u32>,
+    text: String,
+    tokens: Vec<u32>,
+    prompt_tokens: usize,
+    prefilled: usize,
+    prefill_ms: f64,
+    decode_ms: f64,
+    decode_steps: usize,
+    finished: Option<StopReason>,
+}
+
+impl Suspended {
+    /// Tokens generated before the suspension.
+    pub fn tokens(&self) -> &[u32] {
+        &self.tokens
+    }
+}
+
+/// One step: the token chosen and the text it releases, with the forward pass still to run.
+enum Advance {
+    Finished(Option<String>),
+    Run {
+        token: u32,
+        position: usize,
+        out: String,
+    },
+}
+
 /// One generation in progress.
 #[derive(Debug)]
 pub struct Session<'a> {
@@ -321,9 +486,11 @@ pub struct Session<'a> {
     sampler: Sampler,
     max_tokens: usize,
     ignore_eos: bool,
+    /// Whether the model picks greedy tokens itself ([`greedy_on_model`]; async steps only).
+    greedy: bool,
     cached: &'a mut Vec<u32>,
-    /// Logits for the next token.
-    logits: Vec<f32>,
+    /// What the next token comes from.
+    next: Next,
     /// Prompt and generated tokens (for the repetition penalty).
     history: Vec<u32>,
     text: String,
@@ -340,22 +507,84 @@ impl Session<'_> {
     /// Generates one token. Returns the text it releases (possibly empty: part of a
     /// character, or text that may start a stop string), or `None` once finished.
     pub fn step(&mut self) -> Result<Option<String>> {
+        let (token, position, out) = match self.advance()? {
+            Advance::Finished(rest) => return Ok(rest),
+            Advance::Run {
+                token,
+                position,
+                out,
+            } => (token, position, out),
+        };
+        let started = Instant::now();
+        self.next = match self.model.forward(&[token], position, Logits::Last) {
+            Ok(logits) => Next::Logits(logits),
+            Err(e) => Next::Failed(e.into()),
+        };
+        self.ran(token, started);
+        Ok(Some(out))
+    }
+
+    /// [`Session::step`] with the model's readback awaited (see
+    /// [`TextGeneration::start_async`]).
+    pub async fn step_async(&mut self) -> Result<Option<String>> {
+        let (token, position, out) = match self.advance()? {
+            Advance::Finished(rest) => return Ok(rest),
+            Advance::Run {
+                token,
+                position,
+                out,
+            } => (token, position, out),
+        };
+        let started = Instant::now();
+        let result = if self.greedy {
+            self.model
+                .forward_argmax_async(&[token], position)
+                .await
+                .map(Next::Token)
+        } else {
+            self.model
+                .forward_async(&[token], position, Logits::Last)
+                .await
+                .map(Next::Logits)
+        };
+        self.next = result.unwrap_or_else(|e| Next::Failed(e.into()));
+        self.ran(token, started);
+        Ok(Some(out))
+    }
+
+    /// Accounts for a forward pass of `token` that started at `started`.
+    fn ran(&mut self, token: u32, started: Instant) {
+        if !matches!(self.next, Next::Failed(_)) {
+            self.decode_ms += started.elapsed().as_secs_f64() * 1e3;
+            self.decode_steps += 1;
+            self.cached.push(token);
+        }
+    }
+
+    /// Chooses the next token and decodes its text, or ends the generation.
+    fn advance(&mut self) -> Result<Advance> {
         if self.finished.is_some() {
-            return Ok(None);
+            return Ok(Advance::Finished(None));
         }
         if self.tokens.len() >= self.max_tokens {
-            return Ok(self.end(StopReason::MaxTokens));
+            return Ok(Advance::Finished(self.end(StopReason::MaxTokens)));
         }
-        if self.ignore_eos {
-            for &id in self.tokenizer.end_of_generation() {
-                if let Some(l) = self.logits.get_mut(id as usize) {
-                    *l = f32::NEG_INFINITY;
+        let token = match &mut self.next {
+            Next::Token(token) => *token,
+            Next::Logits(logits) => {
+                if self.ignore_eos {
+                    for &id in self.tokenizer.end_of_generation() {
+                        if let Some(l) = logits.get_mut(id as usize) {
+                            *l = f32::NEG_INFINITY;
+                        }
+                    }
                 }
+                self.sampler.sample(logits, &self.history)
             }
-        }
-        let token = self.sampler.sample(&mut self.logits, &self.history);
+            Next::Failed(e) => return Err(e.clone()),
+        };
         if self.tokenizer.is_end_of_generation(token) {
-            return Ok(self.end(StopReason::Eos));
+            return Ok(Advance::Finished(self.end(StopReason::Eos)));
         }
         self.tokens.push(token);
         self.history.push(token);
@@ -364,19 +593,59 @@ impl Session<'_> {
         self.text.push_str(&out);
         if hit {
             self.finished = Some(StopReason::Stop);
-            return Ok(Some(out));
+            return Ok(Advance::Finished(Some(out)));
         }
         let position = self.cached.len();
         if self.tokens.len() >= self.max_tokens || position >= self.model.context_length() {
             let rest = self.end(StopReason::MaxTokens).unwrap_or_default();
-            return Ok(Some(out + &rest));
+            return Ok(Advance::Finished(Some(out + &rest)));
         }
-        let started = Instant::now();
-        self.logits = self.model.forward(&[token], position, Logits::Last)?;
-        self.decode_ms += started.elapsed().as_secs_f64() * 1e3;
-        self.decode_steps += 1;
-        self.cached.push(token);
-        Ok(Some(out))
+        Ok(Advance::Run {
+            token,
+            position,
+            out,
+        })
+    }
+
+    /// Takes the generation off its model, to continue it on another one
+    /// ([`TextGeneration::resume_async`]): after a GPU failure, the worker resumes it on the
+    /// CPU. Everything chosen so far is kept, including a token whose forward pass failed.
+    pub fn suspend(self) -> Suspended {
+        let Session {
+            decoder,
+            stop,
+            sampler,
+            max_tokens,
+            ignore_eos,
+            greedy,
+            history,
+            text,
+            tokens,
+            prompt_tokens,
+            prefilled,
+            prefill_ms,
+            decode_ms,
+            decode_steps,
+            finished,
+            ..
+        } = self;
+        Suspended {
+            decoder: decoder.into_state(),
+            stop,
+            sampler,
+            max_tokens,
+            ignore_eos,
+            greedy,
+            history,
+            text,
+            tokens,
+            prompt_tokens,
+            prefilled,
+            prefill_ms,
+            decode_ms,
+            decode_steps,
+            finished,
+        }
     }
 
     /// Stops at the next step.

@@ -7,7 +7,7 @@ mod stream;
 
 use lantern_models::gguf::Metadata;
 
-pub use stream::StreamDecoder;
+pub use stream::{DecoderState, StreamDecoder};
 
 /// Errors building or running a tokenizer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -131,6 +131,11 @@ impl Tokenizer {
     /// A decoder for streaming generated text.
     pub fn stream(&self, skip_special: bool) -> StreamDecoder<'_> {
         StreamDecoder::new(&self.inner, skip_special)
+    }
+
+    /// A stream decoder that continues where another one stopped ([`StreamDecoder::into_state`]).
+    pub fn resume_stream(&self, state: DecoderState) -> StreamDecoder<'_> {
+        StreamDecoder::resume(&self.inner, state)
     }
 
     pub fn inner(&self) -> &tokenizers::Tokenizer {

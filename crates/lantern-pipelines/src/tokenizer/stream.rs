@@ -40,3 +40,35 @@ impl<'a> StreamDecoder<'a> {
         .map_err(tk_err)
     }
 }
+
+/// A [`StreamDecoder`]'s state without its tokenizer, so a generation can move to another
+/// pipeline of the same model (the worker's fallback from the GPU to the CPU) without
+/// repeating or losing a partly decoded character.
+#[derive(Debug, Clone)]
+pub struct DecoderState {
+    skip_special: bool,
+    ids: Vec<u32>,
+    prefix: String,
+    prefix_index: usize,
+}
+
+impl<'a> StreamDecoder<'a> {
+    pub fn into_state(self) -> DecoderState {
+        DecoderState {
+            skip_special: self.skip_special,
+            ids: self.ids,
+            prefix: self.prefix,
+            prefix_index: self.prefix_index,
+        }
+    }
+
+    pub(super) fn resume(tokenizer: &'a tokenizers::Tokenizer, s: DecoderState) -> Self {
+        StreamDecoder {
+            tokenizer,
+            skip_special: s.skip_special,
+            ids: s.ids,
+            prefix: s.prefix,
+            prefix_index: s.prefix_index,
+        }
+    }
+}

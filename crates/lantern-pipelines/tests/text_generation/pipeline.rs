@@ -253,3 +253,144 @@ fn a_template_that_raises_is_a_typed_error() {
         Err(TemplateError::Render(_))
     ));
 }
+
+/// Runs a future that must complete at its first poll: the CPU backend's awaited forward
+/// passes never wait (only a browser's GPU readback does).
+fn now<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("a CPU forward pass waited"),
+    }
+}
+
+/// A model whose forward passes fail once `left` of them have run, as a lost GPU does.
+#[derive(Debug)]
+struct FailAfter {
+    inner: Box<dyn lantern_models::CausalLm>,
+    left: usize,
+}
+
+impl lantern_models::CausalLm for FailAfter {
+    fn forward(
+        &mut self,
+        tokens: &[u32],
+        start_pos: usize,
+        which: lantern_models::Logits,
+    ) -> lantern_models::Result<Vec<f32>> {
+        if self.left == 0 {
+            return Err(lantern_models::ModelError::Backend(
+                "gpu_device_lost: lost in a test".into(),
+            ));
+        }
+        self.left -= 1;
+        self.inner.forward(tokens, start_pos, which)
+    }
+    fn clear_cache(&mut self) {
+        self.inner.clear_cache()
+    }
+    fn cached_positions(&self) -> usize {
+        self.inner.cached_positions()
+    }
+    fn vocab_size(&self) -> usize {
+        self.inner.vocab_size()
+    }
+    fn context_length(&self) -> usize {
+        self.inner.context_length()
+    }
+    fn metadata(&self) -> &lantern_models::gguf::Metadata {
+        self.inner.metadata()
+    }
+    fn backend_name(&self) -> String {
+        "failing".into()
+    }
+    fn file_size(&self) -> usize {
+        self.inner.file_size()
+    }
+}
+
+/// Steps to the end (or the first error), returning the streamed text.
+fn run_async(
+    session: &mut lantern_pipelines::text_generation::Session<'_>,
+) -> (String, Option<GenerationError>) {
+    let mut text = String::new();
+    loop {
+        match now(session.step_async()) {
+            Ok(Some(t)) => text.push_str(&t),
+            Ok(None) => return (text, None),
+            Err(e) => return (text, Some(e)),
+        }
+    }
+}
+
+#[test]
+fn async_steps_match_sync_steps() {
+    let prompt = chat("What is the capital of France?");
+    for params in [
+        greedy(12),
+        SamplingParams {
+            temperature: 0.8,
+            seed: 3,
+            max_tokens: 12,
+            ..Default::default()
+        },
+    ] {
+        let want = pipeline()
+            .generate(&prompt, &params, &mut |_| {}, &|| false)
+            .unwrap();
+        let mut p = pipeline();
+        let mut session = now(p.start_async(&prompt, &params)).unwrap();
+        let (text, err) = run_async(&mut session);
+        assert!(err.is_none(), "{err:?}");
+        let got = session.finish();
+        assert_eq!((got.tokens, got.text), (want.tokens, want.text.clone()));
+        assert_eq!(text, want.text);
+    }
+}
+
+#[test]
+fn a_generation_whose_model_fails_resumes_on_another_model_unchanged() {
+    let prompt = chat("What is the capital of France?");
+    let bytes = smollm_bytes();
+    for params in [
+        greedy(16),
+        SamplingParams {
+            temperature: 0.8,
+            top_k: 40,
+            seed: 9,
+            max_tokens: 16,
+            ..Default::default()
+        },
+    ] {
+        let want = pipeline()
+            .generate(&prompt, &params, &mut |_| {}, &|| false)
+            .unwrap();
+        assert_eq!(want.generated_tokens, 16, "the test needs a long answer");
+        // The prefill and 5 decode steps run; the forward pass of the 6th token fails.
+        let model = FailAfter {
+            inner: lantern_models::load_causal_lm(bytes.clone().into()).unwrap(),
+            left: 6,
+        };
+        let mut failing = TextGeneration::from_model(Box::new(model)).unwrap();
+        let mut session = now(failing.start_async(&prompt, &params)).unwrap();
+        let (before, err) = run_async(&mut session);
+        let err = err.expect("the model failed");
+        assert!(err.to_string().contains("gpu_device_lost"), "{err}");
+        let suspended = session.suspend();
+        assert_eq!(suspended.tokens(), &want.tokens[..6]);
+
+        let mut cpu = pipeline();
+        let mut session = now(cpu.resume_async(suspended)).unwrap();
+        let (after, err) = run_async(&mut session);
+        assert!(err.is_none(), "{err:?}");
+        let got = session.finish();
+        assert_eq!(got.tokens, want.tokens);
+        assert_eq!(got.text, want.text);
+        assert_eq!(before + &after, want.text, "streamed text lost or repeated");
+        assert_eq!(got.backend, "cpu");
+        // The continued conversation's tokens are the new pipeline's cache: a next turn
+        // reuses them.
+        assert_eq!(got.prompt_tokens, want.prompt_tokens);
+    }
+}

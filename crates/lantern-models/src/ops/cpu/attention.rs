@@ -35,8 +35,8 @@ impl CpuKvCache {
     }
 }
 
-/// Query rows per parallel task in a prompt.
-const ROWS_PER_TASK: usize = 4;
+/// (Query row, head) pairs per parallel task at least.
+const HEADS_PER_TASK: usize = 2;
 
 pub fn attention(
     q: &[f32],
@@ -86,39 +86,37 @@ pub fn attention(
     let (ck, cv) = (&cache.k[..], &cache.v[..]);
 
     let mut out = vec![0f32; n * q_width];
-    // Per query row and KV head: the `group` query heads that share it read each cached key
-    // and value once. Per head the arithmetic is the same as one head at a time (same dot,
-    // softmax and accumulation order), so grouping changes no bit.
-    let row = |(i, o): (usize, &mut [f32])| {
+    // One task per query row and head: its scores against every visible key, their softmax,
+    // and the weighted sum of the values, so that decode (one row) still has `heads` tasks to
+    // spread over threads. Every output value is computed the same way whatever the split.
+    let head = |scores: &mut Vec<f32>, (j, o): (usize, &mut [f32])| {
+        let (i, h) = (j / heads, j % heads);
         let visible = if causal { start_pos + i + 1 } else { total };
-        let mut scores = vec![0f32; group * visible];
-        for kvh in 0..kv_heads {
-            let heads_q = &q[i * q_width + kvh * group * head_dim..][..group * head_dim];
-            for t in 0..visible {
-                let kt = &ck[t * width + kvh * head_dim..][..head_dim];
-                for (g, qh) in heads_q.chunks_exact(head_dim).enumerate() {
-                    scores[g * visible + t] = dot(qh, kt) * scale;
-                }
-            }
-            for s in scores.chunks_exact_mut(visible) {
-                softmax(s);
-            }
-            let oh = &mut o[kvh * group * head_dim..][..group * head_dim];
-            for t in 0..visible {
-                let vt = &cv[t * width + kvh * head_dim..][..head_dim];
-                for (g, og) in oh.chunks_exact_mut(head_dim).enumerate() {
-                    axpy(scores[g * visible + t], vt, og);
-                }
-            }
+        let qh = &q[i * q_width + h * head_dim..][..head_dim];
+        let at = (h / group) * head_dim;
+        scores.clear();
+        scores.extend((0..visible).map(|t| dot(qh, &ck[t * width + at..][..head_dim]) * scale));
+        softmax(scores);
+        for (t, &p) in scores.iter().enumerate() {
+            axpy(p, &cv[t * width + at..][..head_dim], o);
         }
     };
-    if n > ROWS_PER_TASK && rayon::current_num_threads() > 1 {
-        out.par_chunks_mut(q_width)
+    // Only when there is enough work to be worth waking the pool (a decode step's heads over
+    // a few hundred positions are ~100k multiply-adds).
+    // (Saturating: `usize` is 32 bits in wasm, and a long prompt with many heads overflows it.)
+    let work = [heads, total, head_dim]
+        .iter()
+        .fold(n, |w, &f| w.saturating_mul(f));
+    if rayon::current_num_threads() > 1 && n * heads > 1 && work >= 1 << 15 {
+        out.par_chunks_mut(head_dim)
             .enumerate()
-            .with_min_len(ROWS_PER_TASK)
-            .for_each(row);
+            .with_min_len(HEADS_PER_TASK)
+            .for_each_init(Vec::new, head);
     } else {
-        out.chunks_mut(q_width).enumerate().for_each(row);
+        let mut scores = Vec::new();
+        out.chunks_mut(head_dim)
+            .enumerate()
+            .for_each(|item| head(&mut scores, item));
     }
     Ok(out)
 }

@@ -105,7 +105,11 @@ pub fn rms_norm(x: &mut [f32], gain: &[f32], eps: f32) {
 
 /// In place softmax.
 pub fn softmax(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    // A comparison rather than `f32::max`, which is a libm call in wasm (NaNs are skipped
+    // either way).
+    let max = x
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
     let mut sum = 0f32;
     for v in x.iter_mut() {
         *v = exp(*v - max);

@@ -53,6 +53,8 @@ pub struct Gpu {
     /// The cos/sin table of the last `rope` call: every layer of a forward pass rotates at the
     /// same positions, so it is uploaded once per pass, not twice per layer.
     rope_table: Mutex<Option<(RopeAngles, GpuRopeTable)>>,
+    /// Readbacks left before the device is destroyed on purpose ([`Gpu::lose_device_after`]).
+    reads_before_loss: Mutex<Option<u32>>,
 }
 
 impl Gpu {
@@ -60,12 +62,39 @@ impl Gpu {
         Gpu {
             gpu,
             rope_table: Mutex::new(None),
+            reads_before_loss: Mutex::new(None),
         }
     }
 
     /// The device (for probing, `destroy`, pool statistics).
     pub fn device(&self) -> &lantern_gpu::Gpu {
         &self.gpu
+    }
+
+    /// Destroys the device right after the `reads`-th readback from now, so the next forward
+    /// pass fails with `gpu_device_lost`: how the fallback to the CPU is tested in the middle
+    /// of a generation (a forward pass ends in one readback, so `reads` counts forward passes).
+    pub fn lose_device_after(self, reads: u32) -> Gpu {
+        *self
+            .reads_before_loss
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reads);
+        self
+    }
+
+    /// Counts one readback against [`Gpu::lose_device_after`].
+    fn count_read(&self) {
+        let mut left = self
+            .reads_before_loss
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = left.as_mut() {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                *left = None;
+                self.gpu.destroy();
+            }
+        }
     }
 }
 
@@ -122,7 +151,33 @@ impl Backend for Gpu {
     }
 
     fn read(&self, x: &GpuTensor) -> Result<Vec<f32>> {
-        block_on_read(&self.gpu, x).map_err(err)
+        let v = block_on_read(&self.gpu, x).map_err(err)?;
+        self.count_read();
+        Ok(v)
+    }
+
+    async fn read_async(&self, x: &GpuTensor) -> Result<Vec<f32>> {
+        let v = self.gpu.read(x).await.map_err(err)?;
+        self.count_read();
+        Ok(v)
+    }
+
+    async fn argmax_async(&self, x: &GpuTensor) -> Result<u32> {
+        if x.rows() != 1 {
+            return Err(ModelError::shape("argmax", format!("{} rows", x.rows())));
+        }
+        let ids = self.gpu.argmax(x).map_err(err)?;
+        let id = self.gpu.read_ids(&ids).await.map_err(err)?;
+        self.count_read();
+        match id.first() {
+            Some(&id) if (id as usize) < x.cols() => Ok(id),
+            // The kernel's answer for a row without a finite value: the model has diverged
+            // (NaN everywhere), which the CPU would not fix either.
+            _ => Err(ModelError::Backend(format!(
+                "argmax found no finite logit among {}",
+                x.cols()
+            ))),
+        }
     }
 
     fn embedding(&self, table: &GpuWeight, ids: &[u32]) -> Result<GpuTensor> {

@@ -25,17 +25,19 @@ fn load_i8(b: &[i8], at: usize) -> v128 {
     unsafe { v128_load(s.as_ptr().cast()) }
 }
 
-/// Four f16 scales at `b[at..at + 8]` as f32x4, bit-identical to `math::f16_to_f32`.
+/// Four f16 scales at `b[at..at + 8]` as f32x4, bit-identical to `math::f16_to_f32`: the
+/// sign-extended f16 shifted so that its exponent and mantissa sit where f32's do (one sign
+/// copy lands on bit 31, the others are masked off), then scaled by 2^112 as there (the sign
+/// rides along: IEEE multiplication is exact in magnitude either way).
 #[inline(always)]
 fn f16x4(b: &[u8], at: usize) -> v128 {
     let s = &b[at..at + 8];
     // SAFETY: `s` is 8 readable bytes; v128_load64_zero reads exactly 8, unaligned.
-    let h = u32x4_extend_low_u16x8(unsafe { v128_load64_zero(s.as_ptr().cast()) });
-    let magnitude = f32x4_mul(
-        u32x4_shl(v128_and(h, u32x4_splat(0x7fff)), 13),
+    let h = i32x4_extend_low_i16x8(unsafe { v128_load64_zero(s.as_ptr().cast()) });
+    f32x4_mul(
+        v128_and(i32x4_shl(h, 13), u32x4_splat(0x8fff_e000)),
         f32x4_splat(f32::from_bits(0x7780_0000)),
-    );
-    v128_or(magnitude, u32x4_shl(v128_and(h, u32x4_splat(0x8000)), 16))
+    )
 }
 
 /// Horizontal sums of four i32x4 vectors, as one vector `[Σa, Σb, Σc, Σd]`.
@@ -71,9 +73,6 @@ fn dot_small(lo: v128, hi: v128, x0: v128, x1: v128) -> v128 {
     i32x4_extadd_pairwise_i16x8(p)
 }
 
-/// The quants of 4 rows of one block, ready for the dot products.
-type Quants = [[v128; 2]; GROUP];
-
 /// The quants of 4 rows of one block as i16 (elements 0..8, 8..16, 16..24, 24..32).
 type Wide = [[v128; 4]; GROUP];
 
@@ -97,9 +96,8 @@ fn group_wide<const BB: usize, const FIELDS: usize, const OFFSET: i32>(
     w: &[u8],
     a: &QActs,
     out: &mut [[f32; GROUP]],
-    unpack: impl Fn(&[u8]) -> Wide,
+    unpack: impl Fn(&[u8]) -> Wide + Copy,
 ) {
-    let head = 2 * FIELDS * GROUP;
     let blocks = a.blocks;
     assert!(
         w.len() >= blocks * GROUP * BB
@@ -108,63 +106,76 @@ fn group_wide<const BB: usize, const FIELDS: usize, const OFFSET: i32>(
             && a.s.len() >= out.len() * blocks
             && a.sums.len() >= out.len() * blocks
     );
-    for (tile, o_tile) in out.chunks_mut(TOKEN_TILE).enumerate() {
-        let t0 = tile * TOKEN_TILE;
-        let n = o_tile.len();
-        let mut acc = [f32x4_splat(0.0); TOKEN_TILE];
-        let mut accm = [f32x4_splat(0.0); TOKEN_TILE];
-        for b in 0..blocks {
-            let c = &w[b * GROUP * BB..(b + 1) * GROUP * BB];
-            let d4 = f16x4(c, 0);
-            let m4 = if FIELDS == 2 {
-                f16x4(c, 2 * GROUP)
-            } else {
-                f32x4_splat(0.0)
-            };
-            let q = unpack(&c[head..]);
-            for i in 0..n {
-                let t = t0 + i;
-                let x0 = load_i8(&a.qs, t * a.cols + b * QK);
-                let x1 = load_i8(&a.qs, t * a.cols + b * QK + 16);
-                let x = [
-                    i16x8_extend_low_i8x16(x0),
-                    i16x8_extend_high_i8x16(x0),
-                    i16x8_extend_low_i8x16(x1),
-                    i16x8_extend_high_i8x16(x1),
-                ];
-                let k = t * blocks + b;
-                let mut isum = hsum4(
-                    dot_wide(&q[0], &x),
-                    dot_wide(&q[1], &x),
-                    dot_wide(&q[2], &x),
-                    dot_wide(&q[3], &x),
-                );
-                if OFFSET != 0 {
-                    // Σ (u - o) x = Σ u x - o Σ x, exactly.
-                    isum = i32x4_sub(isum, i32x4_splat(OFFSET * a.sums[k]));
-                }
-                let scale = f32x4_mul(d4, f32x4_splat(a.d[k]));
-                acc[i] = f32x4_add(acc[i], f32x4_mul(f32x4_convert_i32x4(isum), scale));
-                if FIELDS == 2 {
-                    accm[i] = f32x4_add(accm[i], f32x4_mul(m4, f32x4_splat(a.s[k])));
-                }
-            }
-        }
-        for (i, o) in o_tile.iter_mut().enumerate() {
-            *o = lanes(f32x4_add(acc[i], accm[i]));
-        }
+    // Tiles of a size known at compile time, so that the accumulators live in registers (a
+    // decode step is all 1-token tiles): 8 tokens, then 4, then one at a time.
+    let mut t0 = 0;
+    while out.len() - t0 >= TOKEN_TILE {
+        wide_tile::<BB, FIELDS, OFFSET, TOKEN_TILE>(w, a, t0, &mut out[t0..], unpack);
+        t0 += TOKEN_TILE;
+    }
+    while out.len() - t0 >= 4 {
+        wide_tile::<BB, FIELDS, OFFSET, 4>(w, a, t0, &mut out[t0..], unpack);
+        t0 += 4;
+    }
+    while t0 < out.len() {
+        wide_tile::<BB, FIELDS, OFFSET, 1>(w, a, t0, &mut out[t0..], unpack);
+        t0 += 1;
     }
 }
 
-/// Two vectors of 16 unsigned bytes (elements 0..16 and 16..32) as four of i16.
+/// Tokens `t0..t0 + N` into `out[..N]`.
 #[inline(always)]
-fn widen_u8(lo: v128, hi: v128) -> [v128; 4] {
-    [
-        u16x8_extend_low_u8x16(lo),
-        u16x8_extend_high_u8x16(lo),
-        u16x8_extend_low_u8x16(hi),
-        u16x8_extend_high_u8x16(hi),
-    ]
+fn wide_tile<const BB: usize, const FIELDS: usize, const OFFSET: i32, const N: usize>(
+    w: &[u8],
+    a: &QActs,
+    t0: usize,
+    out: &mut [[f32; GROUP]],
+    unpack: impl Fn(&[u8]) -> Wide,
+) {
+    let head = 2 * FIELDS * GROUP;
+    let blocks = a.blocks;
+    let mut acc = [f32x4_splat(0.0); N];
+    let mut accm = [f32x4_splat(0.0); N];
+    for b in 0..blocks {
+        let c = &w[b * GROUP * BB..(b + 1) * GROUP * BB];
+        let d4 = f16x4(c, 0);
+        let m4 = if FIELDS == 2 {
+            f16x4(c, 2 * GROUP)
+        } else {
+            f32x4_splat(0.0)
+        };
+        let q = unpack(&c[head..]);
+        for i in 0..N {
+            let t = t0 + i;
+            let x0 = load_i8(&a.qs, t * a.cols + b * QK);
+            let x1 = load_i8(&a.qs, t * a.cols + b * QK + 16);
+            let x = [
+                i16x8_extend_low_i8x16(x0),
+                i16x8_extend_high_i8x16(x0),
+                i16x8_extend_low_i8x16(x1),
+                i16x8_extend_high_i8x16(x1),
+            ];
+            let k = t * blocks + b;
+            let mut isum = hsum4(
+                dot_wide(&q[0], &x),
+                dot_wide(&q[1], &x),
+                dot_wide(&q[2], &x),
+                dot_wide(&q[3], &x),
+            );
+            if OFFSET != 0 {
+                // Σ (u - o) x = Σ u x - o Σ x, exactly.
+                isum = i32x4_sub(isum, i32x4_splat(OFFSET * a.sums[k]));
+            }
+            let scale = f32x4_mul(d4, f32x4_splat(a.d[k]));
+            acc[i] = f32x4_add(acc[i], f32x4_mul(f32x4_convert_i32x4(isum), scale));
+            if FIELDS == 2 {
+                accm[i] = f32x4_add(accm[i], f32x4_mul(m4, f32x4_splat(a.s[k])));
+            }
+        }
+    }
+    for (i, o) in out.iter_mut().enumerate().take(N) {
+        *o = lanes(f32x4_add(acc[i], accm[i]));
+    }
 }
 
 /// 4-bit quants (16 bytes per row: low nibbles are elements 0..16, high ones 16..32) as i16,
@@ -202,17 +213,30 @@ fn q8_wide(q: &[u8]) -> Wide {
     out
 }
 
-/// Q5_0 as unsigned 5-bit values (`nibble | bit << 4`, offset 16) in i16.
+/// Q5_0 as unsigned 5-bit values (`nibble | bit << 4`, offset 16) in i16: per row
+/// `[qh: u32 LE][qs: 16 bytes]`, value k is `nibble_k | (bit k of qh) << 4`. The fifth bits
+/// are picked per 16-bit lane from a splat of half of `qh` (mask, clamp to 1, shift to 16).
 #[inline(always)]
 fn q5_0_wide(q: &[u8]) -> Wide {
-    let signed = q5_0(q);
+    let nibble = u16x8_splat(15);
+    let one = u16x8_splat(1);
+    let low_bits = u16x8(1, 2, 4, 8, 16, 32, 64, 128);
+    let high_bits = u16x8(256, 512, 1024, 2048, 4096, 8192, 16384, 32768);
+    let fifth = |h: v128, bits: v128| u16x8_shl(u16x8_min(v128_and(h, bits), one), 4);
     let mut out = [[u16x8_splat(0); 4]; GROUP];
-    for (o, s) in out.iter_mut().zip(signed) {
-        // Back to unsigned (the offset is taken out with the activation sums).
-        *o = widen_u8(
-            i8x16_add(s[0], i8x16_splat(16)),
-            i8x16_add(s[1], i8x16_splat(16)),
-        );
+    for (r, o) in out.iter_mut().enumerate() {
+        let at = 20 * r;
+        let qh = &q[at..at + 4];
+        let h0 = u16x8_splat(u16::from_le_bytes([qh[0], qh[1]]));
+        let h1 = u16x8_splat(u16::from_le_bytes([qh[2], qh[3]]));
+        let v = load(q, at + 4);
+        let (l, h) = (u16x8_extend_low_u8x16(v), u16x8_extend_high_u8x16(v));
+        *o = [
+            v128_or(v128_and(l, nibble), fifth(h0, low_bits)),
+            v128_or(v128_and(h, nibble), fifth(h0, high_bits)),
+            v128_or(u16x8_shr(l, 4), fifth(h1, low_bits)),
+            v128_or(u16x8_shr(h, 4), fifth(h1, high_bits)),
+        ];
     }
     out
 }
@@ -229,35 +253,6 @@ pub fn group(kind: Kind, w: &[u8], a: &QActs, out: &mut [[f32; GROUP]]) {
     }
 }
 
-/// Q5_0: per row `[qh: u32 LE][qs: 16 bytes]`; value k is `(nibble | bit k of qh << 4) - 16`.
-#[inline(always)]
-fn q5_0(q: &[u8]) -> Quants {
-    let mask = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
-    let (idx0, idx1) = (
-        u8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
-        u8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3),
-    );
-    let fifth = |bytes: v128| {
-        v128_and(
-            i8x16_ne(v128_and(bytes, mask), u8x16_splat(0)),
-            u8x16_splat(0x10),
-        )
-    };
-    let mut out = [[u8x16_splat(0); 2]; GROUP];
-    for (r, o) in out.iter_mut().enumerate() {
-        let at = 20 * r;
-        let qh = u32x4_splat(u32::from_le_bytes([q[at], q[at + 1], q[at + 2], q[at + 3]]));
-        let v = load(q, at + 4);
-        let lo = v128_or(v128_and(v, u8x16_splat(15)), fifth(i8x16_swizzle(qh, idx0)));
-        let hi = v128_or(u8x16_shr(v, 4), fifth(i8x16_swizzle(qh, idx1)));
-        *o = [
-            i8x16_sub(lo, i8x16_splat(16)),
-            i8x16_sub(hi, i8x16_splat(16)),
-        ];
-    }
-    out
-}
-
 fn lanes(v: v128) -> [f32; GROUP] {
     [
         f32x4_extract_lane::<0>(v),
@@ -271,8 +266,6 @@ fn lanes(v: v128) -> [f32; GROUP] {
 /// `d * sc_j` and min `dmin * m_j`.
 fn group_q4k(w: &[u8], a: &QActs, out: &mut [[f32; GROUP]]) {
     const BB: usize = 144;
-    const HEAD: usize = 4 * GROUP;
-    const QB: usize = 140;
     let blocks = a.blocks;
     let nb = a.cols / 256;
     assert!(
@@ -281,58 +274,78 @@ fn group_q4k(w: &[u8], a: &QActs, out: &mut [[f32; GROUP]]) {
             && a.d.len() >= out.len() * blocks
             && a.s.len() >= out.len() * blocks
     );
-    for (tile, o_tile) in out.chunks_mut(TOKEN_TILE).enumerate() {
-        let t0 = tile * TOKEN_TILE;
-        let n = o_tile.len();
-        let mut acc = [f32x4_splat(0.0); TOKEN_TILE];
-        let mut accm = [f32x4_splat(0.0); TOKEN_TILE];
-        for b in 0..nb {
-            let c = &w[b * GROUP * BB..(b + 1) * GROUP * BB];
-            let d4 = f16x4(c, 0);
-            let dmin4 = f16x4(c, 2 * GROUP);
-            let mut sc = [[0f32; GROUP]; 8];
-            let mut mn = [[0f32; GROUP]; 8];
-            for r in 0..GROUP {
-                let scales = &c[HEAD + r * QB..HEAD + r * QB + 12];
-                for j in 0..8 {
-                    let (s, m) = portable::q4k_scale_min(j, scales);
-                    sc[j][r] = s as f32;
-                    mn[j][r] = m as f32;
-                }
-            }
+    let mut t0 = 0;
+    while out.len() - t0 >= TOKEN_TILE {
+        q4k_tile::<TOKEN_TILE>(w, a, t0, &mut out[t0..]);
+        t0 += TOKEN_TILE;
+    }
+    while out.len() - t0 >= 4 {
+        q4k_tile::<4>(w, a, t0, &mut out[t0..]);
+        t0 += 4;
+    }
+    while t0 < out.len() {
+        q4k_tile::<1>(w, a, t0, &mut out[t0..]);
+        t0 += 1;
+    }
+}
+
+/// Tokens `t0..t0 + N` of [`group_q4k`] into `out[..N]` (a size known at compile time keeps
+/// the accumulators in registers, as in `wide_tile`).
+#[inline(always)]
+fn q4k_tile<const N: usize>(w: &[u8], a: &QActs, t0: usize, out: &mut [[f32; GROUP]]) {
+    const BB: usize = 144;
+    const HEAD: usize = 4 * GROUP;
+    const QB: usize = 140;
+    let blocks = a.blocks;
+    let nb = a.cols / 256;
+    let mut acc = [f32x4_splat(0.0); N];
+    let mut accm = [f32x4_splat(0.0); N];
+    for b in 0..nb {
+        let c = &w[b * GROUP * BB..(b + 1) * GROUP * BB];
+        let d4 = f16x4(c, 0);
+        let dmin4 = f16x4(c, 2 * GROUP);
+        let mut sc = [[0f32; GROUP]; 8];
+        let mut mn = [[0f32; GROUP]; 8];
+        for r in 0..GROUP {
+            let scales = &c[HEAD + r * QB..HEAD + r * QB + 12];
             for j in 0..8 {
-                let scale4 = f32x4_mul(d4, f32x4(sc[j][0], sc[j][1], sc[j][2], sc[j][3]));
-                let min4 = f32x4_mul(dmin4, f32x4(mn[j][0], mn[j][1], mn[j][2], mn[j][3]));
-                let mut q = [[u8x16_splat(0); 2]; GROUP];
-                for (r, q) in q.iter_mut().enumerate() {
-                    let at = HEAD + r * QB + 12 + (j / 2) * 32;
-                    let (v0, v1) = (load(c, at), load(c, at + 16));
-                    *q = if j.is_multiple_of(2) {
-                        [v128_and(v0, u8x16_splat(15)), v128_and(v1, u8x16_splat(15))]
-                    } else {
-                        [u8x16_shr(v0, 4), u8x16_shr(v1, 4)]
-                    };
-                }
-                for i in 0..n {
-                    let t = t0 + i;
-                    let x0 = load_i8(&a.qs, t * a.cols + b * 256 + j * QK);
-                    let x1 = load_i8(&a.qs, t * a.cols + b * 256 + j * QK + 16);
-                    let isum = hsum4(
-                        dot_small(q[0][0], q[0][1], x0, x1),
-                        dot_small(q[1][0], q[1][1], x0, x1),
-                        dot_small(q[2][0], q[2][1], x0, x1),
-                        dot_small(q[3][0], q[3][1], x0, x1),
-                    );
-                    let k = t * blocks + b * 8 + j;
-                    let scale = f32x4_mul(scale4, f32x4_splat(a.d[k]));
-                    acc[i] = f32x4_add(acc[i], f32x4_mul(f32x4_convert_i32x4(isum), scale));
-                    accm[i] = f32x4_add(accm[i], f32x4_mul(min4, f32x4_splat(a.s[k])));
-                }
+                let (s, m) = portable::q4k_scale_min(j, scales);
+                sc[j][r] = s as f32;
+                mn[j][r] = m as f32;
             }
         }
-        for (i, o) in o_tile.iter_mut().enumerate() {
-            *o = lanes(f32x4_sub(acc[i], accm[i]));
+        for j in 0..8 {
+            let scale4 = f32x4_mul(d4, f32x4(sc[j][0], sc[j][1], sc[j][2], sc[j][3]));
+            let min4 = f32x4_mul(dmin4, f32x4(mn[j][0], mn[j][1], mn[j][2], mn[j][3]));
+            let mut q = [[u8x16_splat(0); 2]; GROUP];
+            for (r, q) in q.iter_mut().enumerate() {
+                let at = HEAD + r * QB + 12 + (j / 2) * 32;
+                let (v0, v1) = (load(c, at), load(c, at + 16));
+                *q = if j.is_multiple_of(2) {
+                    [v128_and(v0, u8x16_splat(15)), v128_and(v1, u8x16_splat(15))]
+                } else {
+                    [u8x16_shr(v0, 4), u8x16_shr(v1, 4)]
+                };
+            }
+            for i in 0..N {
+                let t = t0 + i;
+                let x0 = load_i8(&a.qs, t * a.cols + b * 256 + j * QK);
+                let x1 = load_i8(&a.qs, t * a.cols + b * 256 + j * QK + 16);
+                let isum = hsum4(
+                    dot_small(q[0][0], q[0][1], x0, x1),
+                    dot_small(q[1][0], q[1][1], x0, x1),
+                    dot_small(q[2][0], q[2][1], x0, x1),
+                    dot_small(q[3][0], q[3][1], x0, x1),
+                );
+                let k = t * blocks + b * 8 + j;
+                let scale = f32x4_mul(scale4, f32x4_splat(a.d[k]));
+                acc[i] = f32x4_add(acc[i], f32x4_mul(f32x4_convert_i32x4(isum), scale));
+                accm[i] = f32x4_add(accm[i], f32x4_mul(min4, f32x4_splat(a.s[k])));
+            }
         }
+    }
+    for (i, o) in out.iter_mut().enumerate().take(N) {
+        *o = lanes(f32x4_sub(acc[i], accm[i]));
     }
 }
 
@@ -349,8 +362,6 @@ fn dot16(w: v128, x: v128) -> v128 {
 /// apart and weighted by their 8-bit scales in i32 (exact).
 fn group_q6k(w: &[u8], a: &QActs, out: &mut [[f32; GROUP]]) {
     const BB: usize = 210;
-    const HEAD: usize = 2 * GROUP;
-    const QB: usize = 208;
     let blocks = a.blocks;
     let nb = a.cols / 256;
     assert!(
@@ -358,56 +369,76 @@ fn group_q6k(w: &[u8], a: &QActs, out: &mut [[f32; GROUP]]) {
             && a.qs.len() >= out.len() * a.cols
             && a.d.len() >= out.len() * blocks
     );
-    for (tile, o_tile) in out.chunks_mut(TOKEN_TILE).enumerate() {
-        let t0 = tile * TOKEN_TILE;
-        let n = o_tile.len();
-        let mut acc = [f32x4_splat(0.0); TOKEN_TILE];
-        for b in 0..nb {
-            let c = &w[b * GROUP * BB..(b + 1) * GROUP * BB];
-            let d4 = f16x4(c, 0);
-            for blk in 0..8 {
-                let (half, kk) = (blk / 4, blk % 4);
-                let mut q = [[u8x16_splat(0); 2]; GROUP];
-                let mut scales = [[i32x4_splat(0); 2]; GROUP];
-                for r in 0..GROUP {
-                    let base = HEAD + r * QB;
-                    for (h, q) in q[r].iter_mut().enumerate() {
-                        let low = load(c, base + 64 * half + 32 * (kk % 2) + 16 * h);
-                        let low = if kk < 2 {
-                            v128_and(low, u8x16_splat(15))
-                        } else {
-                            u8x16_shr(low, 4)
-                        };
-                        let high = load(c, base + 128 + 32 * half + 16 * h);
-                        let high =
-                            u8x16_shl(v128_and(u8x16_shr(high, 2 * kk as u32), u8x16_splat(3)), 4);
-                        *q = i8x16_sub(v128_or(low, high), i8x16_splat(32));
-                    }
-                    let at = base + 192 + 8 * half + 2 * kk;
-                    scales[r] = [
-                        i32x4_splat(c[at] as i8 as i32),
-                        i32x4_splat(c[at + 1] as i8 as i32),
-                    ];
-                }
-                for (i, acc) in acc.iter_mut().take(n).enumerate() {
-                    let t = t0 + i;
-                    let x0 = load_i8(&a.qs, t * a.cols + b * 256 + blk * QK);
-                    let x1 = load_i8(&a.qs, t * a.cols + b * 256 + blk * QK + 16);
-                    let row = |r: usize| {
-                        i32x4_add(
-                            i32x4_mul(dot16(q[r][0], x0), scales[r][0]),
-                            i32x4_mul(dot16(q[r][1], x1), scales[r][1]),
-                        )
+    let mut t0 = 0;
+    while out.len() - t0 >= TOKEN_TILE {
+        q6k_tile::<TOKEN_TILE>(w, a, t0, &mut out[t0..]);
+        t0 += TOKEN_TILE;
+    }
+    while out.len() - t0 >= 4 {
+        q6k_tile::<4>(w, a, t0, &mut out[t0..]);
+        t0 += 4;
+    }
+    while t0 < out.len() {
+        q6k_tile::<1>(w, a, t0, &mut out[t0..]);
+        t0 += 1;
+    }
+}
+
+/// Tokens `t0..t0 + N` of [`group_q6k`] into `out[..N]` (a size known at compile time keeps
+/// the accumulators in registers, as in `wide_tile`).
+#[inline(always)]
+fn q6k_tile<const N: usize>(w: &[u8], a: &QActs, t0: usize, out: &mut [[f32; GROUP]]) {
+    const BB: usize = 210;
+    const HEAD: usize = 2 * GROUP;
+    const QB: usize = 208;
+    let blocks = a.blocks;
+    let nb = a.cols / 256;
+    let mut acc = [f32x4_splat(0.0); N];
+    for b in 0..nb {
+        let c = &w[b * GROUP * BB..(b + 1) * GROUP * BB];
+        let d4 = f16x4(c, 0);
+        for blk in 0..8 {
+            let (half, kk) = (blk / 4, blk % 4);
+            let mut q = [[u8x16_splat(0); 2]; GROUP];
+            let mut scales = [[i32x4_splat(0); 2]; GROUP];
+            for r in 0..GROUP {
+                let base = HEAD + r * QB;
+                for (h, q) in q[r].iter_mut().enumerate() {
+                    let low = load(c, base + 64 * half + 32 * (kk % 2) + 16 * h);
+                    let low = if kk < 2 {
+                        v128_and(low, u8x16_splat(15))
+                    } else {
+                        u8x16_shr(low, 4)
                     };
-                    let isum = hsum4(row(0), row(1), row(2), row(3));
-                    let k = t * blocks + b * 8 + blk;
-                    let scale = f32x4_mul(d4, f32x4_splat(a.d[k]));
-                    *acc = f32x4_add(*acc, f32x4_mul(f32x4_convert_i32x4(isum), scale));
+                    let high = load(c, base + 128 + 32 * half + 16 * h);
+                    let high =
+                        u8x16_shl(v128_and(u8x16_shr(high, 2 * kk as u32), u8x16_splat(3)), 4);
+                    *q = i8x16_sub(v128_or(low, high), i8x16_splat(32));
                 }
+                let at = base + 192 + 8 * half + 2 * kk;
+                scales[r] = [
+                    i32x4_splat(c[at] as i8 as i32),
+                    i32x4_splat(c[at + 1] as i8 as i32),
+                ];
+            }
+            for (i, acc) in acc.iter_mut().enumerate() {
+                let t = t0 + i;
+                let x0 = load_i8(&a.qs, t * a.cols + b * 256 + blk * QK);
+                let x1 = load_i8(&a.qs, t * a.cols + b * 256 + blk * QK + 16);
+                let row = |r: usize| {
+                    i32x4_add(
+                        i32x4_mul(dot16(q[r][0], x0), scales[r][0]),
+                        i32x4_mul(dot16(q[r][1], x1), scales[r][1]),
+                    )
+                };
+                let isum = hsum4(row(0), row(1), row(2), row(3));
+                let k = t * blocks + b * 8 + blk;
+                let scale = f32x4_mul(d4, f32x4_splat(a.d[k]));
+                *acc = f32x4_add(*acc, f32x4_mul(f32x4_convert_i32x4(isum), scale));
             }
         }
-        for (o, acc) in o_tile.iter_mut().zip(acc) {
-            *o = lanes(acc);
-        }
+    }
+    for (o, acc) in out.iter_mut().zip(acc) {
+        *o = lanes(acc);
     }
 }
