@@ -85,6 +85,31 @@ fn dot_wide(w: &[v128; 4], x: &[v128; 4]) -> v128 {
     )
 }
 
+/// Runs `$call` over tokens `0..$len` in tiles whose size `$n` is a constant (so a tile's
+/// accumulators live in registers; a decode step is all 1-token tiles): 8 tokens at a time,
+/// then 4, then one at a time, with `$t0` the tile's first token.
+macro_rules! by_tiles {
+    ($len:expr, |$n:ident, $t0:ident| $call:expr) => {{
+        let len = $len;
+        let mut $t0 = 0;
+        while len - $t0 >= TOKEN_TILE {
+            const $n: usize = TOKEN_TILE;
+            $call;
+            $t0 += $n;
+        }
+        while len - $t0 >= 4 {
+            const $n: usize = 4;
+            $call;
+            $t0 += $n;
+        }
+        while $t0 < len {
+            const $n: usize = 1;
+            $call;
+            $t0 += $n;
+        }
+    }};
+}
+
 /// The common loop of the 32-wide types: for each tile of tokens, for each block, the 4 rows'
 /// quants are widened to i16 once and used by every token of the tile; the products are
 /// summed by `i32x4.dot_i16x8_s` (one instruction on x86 and ARM, where the i8 `extmul`
@@ -106,21 +131,13 @@ fn group_wide<const BB: usize, const FIELDS: usize, const OFFSET: i32>(
             && a.s.len() >= out.len() * blocks
             && a.sums.len() >= out.len() * blocks
     );
-    // Tiles of a size known at compile time, so that the accumulators live in registers (a
-    // decode step is all 1-token tiles): 8 tokens, then 4, then one at a time.
-    let mut t0 = 0;
-    while out.len() - t0 >= TOKEN_TILE {
-        wide_tile::<BB, FIELDS, OFFSET, TOKEN_TILE>(w, a, t0, &mut out[t0..], unpack);
-        t0 += TOKEN_TILE;
-    }
-    while out.len() - t0 >= 4 {
-        wide_tile::<BB, FIELDS, OFFSET, 4>(w, a, t0, &mut out[t0..], unpack);
-        t0 += 4;
-    }
-    while t0 < out.len() {
-        wide_tile::<BB, FIELDS, OFFSET, 1>(w, a, t0, &mut out[t0..], unpack);
-        t0 += 1;
-    }
+    by_tiles!(out.len(), |N, t0| wide_tile::<BB, FIELDS, OFFSET, N>(
+        w,
+        a,
+        t0,
+        &mut out[t0..],
+        unpack
+    ));
 }
 
 /// Tokens `t0..t0 + N` into `out[..N]`.
@@ -274,19 +291,7 @@ fn group_q4k(w: &[u8], a: &QActs, out: &mut [[f32; GROUP]]) {
             && a.d.len() >= out.len() * blocks
             && a.s.len() >= out.len() * blocks
     );
-    let mut t0 = 0;
-    while out.len() - t0 >= TOKEN_TILE {
-        q4k_tile::<TOKEN_TILE>(w, a, t0, &mut out[t0..]);
-        t0 += TOKEN_TILE;
-    }
-    while out.len() - t0 >= 4 {
-        q4k_tile::<4>(w, a, t0, &mut out[t0..]);
-        t0 += 4;
-    }
-    while t0 < out.len() {
-        q4k_tile::<1>(w, a, t0, &mut out[t0..]);
-        t0 += 1;
-    }
+    by_tiles!(out.len(), |N, t0| q4k_tile::<N>(w, a, t0, &mut out[t0..]));
 }
 
 /// Tokens `t0..t0 + N` of [`group_q4k`] into `out[..N]` (a size known at compile time keeps
@@ -369,19 +374,7 @@ fn group_q6k(w: &[u8], a: &QActs, out: &mut [[f32; GROUP]]) {
             && a.qs.len() >= out.len() * a.cols
             && a.d.len() >= out.len() * blocks
     );
-    let mut t0 = 0;
-    while out.len() - t0 >= TOKEN_TILE {
-        q6k_tile::<TOKEN_TILE>(w, a, t0, &mut out[t0..]);
-        t0 += TOKEN_TILE;
-    }
-    while out.len() - t0 >= 4 {
-        q6k_tile::<4>(w, a, t0, &mut out[t0..]);
-        t0 += 4;
-    }
-    while t0 < out.len() {
-        q6k_tile::<1>(w, a, t0, &mut out[t0..]);
-        t0 += 1;
-    }
+    by_tiles!(out.len(), |N, t0| q6k_tile::<N>(w, a, t0, &mut out[t0..]));
 }
 
 /// Tokens `t0..t0 + N` of [`group_q6k`] into `out[..N]` (a size known at compile time keeps
