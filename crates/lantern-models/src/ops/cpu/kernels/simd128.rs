@@ -124,6 +124,9 @@ fn group_wide<const BB: usize, const FIELDS: usize, const OFFSET: i32>(
     unpack: impl Fn(&[u8]) -> Wide + Copy,
 ) {
     let blocks = a.blocks;
+    // Cannot fail on any file: `CpuMatrix::matmul_fast_many` hands whole 4-row groups of a
+    // matrix whose shape was checked at load and activations quantized for its `cols`. Stated
+    // once here so the compiler drops the bounds checks of every load in the loops below.
     assert!(
         w.len() >= blocks * GROUP * BB
             && a.qs.len() >= out.len() * a.cols
@@ -285,6 +288,9 @@ fn group_q4k(w: &[u8], a: &QActs, out: &mut [[f32; GROUP]]) {
     const BB: usize = 144;
     let blocks = a.blocks;
     let nb = a.cols / 256;
+    // Cannot fail on any file: `CpuMatrix::matmul_fast_many` hands whole 4-row groups of a
+    // matrix whose shape was checked at load and activations quantized for its `cols`. Stated
+    // once here so the compiler drops the bounds checks of every load in the loops below.
     assert!(
         w.len() >= nb * GROUP * BB
             && a.qs.len() >= out.len() * a.cols
@@ -369,6 +375,9 @@ fn group_q6k(w: &[u8], a: &QActs, out: &mut [[f32; GROUP]]) {
     const BB: usize = 210;
     let blocks = a.blocks;
     let nb = a.cols / 256;
+    // Cannot fail on any file: `CpuMatrix::matmul_fast_many` hands whole 4-row groups of a
+    // matrix whose shape was checked at load and activations quantized for its `cols`. Stated
+    // once here so the compiler drops the bounds checks of every load in the loops below.
     assert!(
         w.len() >= nb * GROUP * BB
             && a.qs.len() >= out.len() * a.cols

@@ -181,6 +181,9 @@ fn group<const BB: usize, const FIELDS: usize, const F: u8>(
 ) {
     let head = 2 * FIELDS * GROUP;
     let blocks = a.blocks;
+    // Cannot fail on any file: `CpuMatrix::matmul_fast_many` hands whole 4-row groups of a
+    // matrix whose shape was checked at load and activations quantized for its `cols`. Stated
+    // once here so the compiler drops the bounds checks of every load in the loops below.
     assert!(
         w.len() >= blocks * GROUP * BB
             && a.qs.len() >= out.len() * a.cols
@@ -257,6 +260,9 @@ fn group_q4k(w: &[u8], a: &QActs, out: &mut [[f32; GROUP]]) {
     const QB: usize = 140;
     let blocks = a.blocks;
     let nb = a.cols / 256;
+    // Cannot fail on any file: `CpuMatrix::matmul_fast_many` hands whole 4-row groups of a
+    // matrix whose shape was checked at load and activations quantized for its `cols`. Stated
+    // once here so the compiler drops the bounds checks of every load in the loops below.
     assert!(
         w.len() >= nb * GROUP * BB
             && a.qs.len() >= out.len() * a.cols
@@ -328,6 +334,9 @@ fn group_q6k(w: &[u8], a: &QActs, out: &mut [[f32; GROUP]]) {
     const QB: usize = 208;
     let blocks = a.blocks;
     let nb = a.cols / 256;
+    // Cannot fail on any file: `CpuMatrix::matmul_fast_many` hands whole 4-row groups of a
+    // matrix whose shape was checked at load and activations quantized for its `cols`. Stated
+    // once here so the compiler drops the bounds checks of every load in the loops below.
     assert!(
         w.len() >= nb * GROUP * BB
             && a.qs.len() >= out.len() * a.cols
