@@ -3,32 +3,13 @@
 //! reference goldens of lantern-pipelines.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
+use common::{lantern, ok_stdout as stdout};
 use lantern_mirror::testing::{EMBEDDING_REPO, start_fixture_mirror};
 
 const GOLDEN: &str =
     include_str!("../../lantern-pipelines/tests/data/all-MiniLM-L6-v2.golden.json");
-
-fn lantern(endpoint: &str, cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lantern"));
-    cmd.env("HF_ENDPOINT", endpoint)
-        .env("HF_HUB_CACHE", cache)
-        .env_remove("HF_TOKEN")
-        .env_remove("HF_HUB_OFFLINE");
-    cmd
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "lantern failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
 
 fn cosine(a: &[f64], b: &[f64]) -> f64 {
     let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();

@@ -2,31 +2,14 @@
 //! huggingface_hub, the mirror on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+
+use common::{lantern, ok_stdout as ok};
 use lantern_mirror::testing::{
     EMBEDDING_REPO, GGUF_FILE, GGUF_REPO, fixture_dir, start_fixture_mirror,
 };
-
-fn lantern(endpoint: &str, cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lantern"));
-    cmd.env("HF_ENDPOINT", endpoint)
-        .env("HF_HUB_CACHE", cache)
-        .env_remove("HF_TOKEN")
-        .env_remove("HF_HUB_OFFLINE");
-    cmd
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "lantern failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
 
 #[test]
 fn fetch_prints_the_snapshot_and_works_offline_afterwards() {

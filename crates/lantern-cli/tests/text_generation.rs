@@ -3,6 +3,8 @@
 //! (the goldens of lantern-pipelines) on the raw prompt.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -11,11 +13,7 @@ use lantern_mirror::testing::{GGUF_FILE, GGUF_REPO, start_fixture_mirror};
 const GOLDEN: &str = include_str!("../../lantern-pipelines/tests/data/llama_cpp_generation.json");
 
 fn lantern(endpoint: &str, cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lantern"));
-    cmd.env("HF_ENDPOINT", endpoint)
-        .env("HF_HUB_CACHE", cache)
-        .env_remove("HF_TOKEN")
-        .env_remove("HF_HUB_OFFLINE");
+    let mut cmd = common::lantern(endpoint, cache);
     cmd.args([
         "run",
         "text-generation",

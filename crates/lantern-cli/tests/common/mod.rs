@@ -1,5 +1,5 @@
-//! Helpers for the `lantern new` / `lantern build` tests: the binary with a clean Hub
-//! environment, small synthetic repositories in a temporary mirror, and a stand-in runtime.
+//! Helpers for the CLI tests: the binary with a clean Hub environment, small synthetic
+//! repositories in a temporary mirror, and a stand-in runtime.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -37,6 +37,12 @@ pub fn ok(out: &Output) -> String {
         stderr(out)
     );
     stderr(out)
+}
+
+/// Asserts success and returns stdout (where `fetch` and `run` print their result).
+pub fn ok_stdout(out: &Output) -> String {
+    ok(out);
+    stdout(out)
 }
 
 /// Asserts failure and returns the error text.
