@@ -361,7 +361,8 @@ fn gguf_path(model: &ModelRef) -> Result<&str, ErrorReport> {
 }
 
 /// Reports a GPU failure (`GpuFallback`, then the CPU's `Backend`) and loads the model again
-/// on the CPU from the cached file.
+/// on the CPU from the cached file: reading it again (verified, from OPFS) is cheaper than
+/// keeping a second copy of the file in wasm memory for a failure that may never come.
 async fn reload_on_cpu(
     ctx: &Context,
     file: &CachedFile,
