@@ -1,9 +1,12 @@
-// The browser half of bench/run.sh. One engine per page load (a fresh browser each, so the
-// renderer's peak memory belongs to that engine alone):
+// The browser half of bench/run.sh and scripts/bench-embeddings.sh. One engine per page load
+// (a fresh browser each, so the renderer's peak memory belongs to that engine alone):
 //   ?engine=lantern&build=st|mt&threads=N&demo=demos/NAME.json&runs=R
 //   ?engine=wllama&threads=N&model=URL&runs=R
-// Both run the same templated chat prompt (prompt.json, 128 tokens for SmolLM2) and generate
-// 128 new tokens greedily without stopping at end-of-turn; one warm-up run, then R runs.
+//   ?engine=lantern-embed&build=st|mt&threads=N&demo=demos/NAME.json&runs=R
+// The first two run the same templated chat prompt (prompt.json, 128 tokens for SmolLM2) and
+// generate 128 new tokens greedily without stopping at end-of-turn; one warm-up run, then R
+// runs. The third embeds the embedding benchmark's texts (embed-corpus.json: 64 short
+// sentences, 8 long texts) through the worker's `embed` request, as the embeddings page does.
 const params = new URLSearchParams(location.search);
 const engine = params.get("engine");
 const threads = Number(params.get("threads") || "1");
@@ -11,10 +14,9 @@ const runs = Number(params.get("runs") || "5");
 const NEW_TOKENS = 128;
 const log = (msg) => { document.getElementById("log").textContent += msg + "\n"; };
 
-async function lantern() {
-  const build = params.get("build") || (threads > 1 ? "mt" : "st");
-  const demo = await (await fetch(params.get("demo"))).json();
-  const prompt = await (await fetch("prompt.json")).json();
+// Lantern's worker with the page's build and thread count, and `next(pick)`: a promise of the
+// first event (from now on) that `pick` accepts, rejected on an error event.
+function lanternWorker(build) {
   const worker = new Worker(`lantern-worker.js?build=${build}&threads=${threads}`, { type: "module" });
   let waiting = null;
   const events = [];
@@ -35,6 +37,19 @@ async function lantern() {
     waiting = check;
     check();
   });
+  return { worker, next };
+}
+
+async function wasmMemory(worker, next) {
+  worker.postMessage({ memory: true });
+  return (await next((ev) => ev.memory_bytes !== undefined)).memory_bytes;
+}
+
+async function lantern() {
+  const build = params.get("build") || (threads > 1 ? "mt" : "st");
+  const demo = await (await fetch(params.get("demo"))).json();
+  const prompt = await (await fetch("prompt.json")).json();
+  const { worker, next } = lanternWorker(build);
   const started = await next((ev) => ev.type === "started");
   const result = { engine: "lantern-wasm", build, threads: started.threads, runs, loads_ms: [], prefill_tok_s: [], decode_tok_s: [] };
   const messages = [
@@ -65,9 +80,50 @@ async function lantern() {
     result.prefill_tok_s.push(s.prefill_tok_s);
     result.decode_tok_s.push(s.decode_tok_s);
   }
-  worker.postMessage({ memory: true });
-  const mem = await next((ev) => ev.memory_bytes !== undefined);
-  result.wasm_memory_bytes = mem.memory_bytes;
+  result.wasm_memory_bytes = await wasmMemory(worker, next);
+  worker.terminate();
+  return result;
+}
+
+// Sentences per second through the worker: the median of R timed `embed` requests after one
+// warm-up, each the whole set in one request (the worker batches it, and in the threaded
+// build runs the batches side by side). The time includes posting the texts and receiving the
+// vectors (64 x 384 floats as JSON), which is part of what a page pays.
+async function lanternEmbed() {
+  const build = params.get("build") || (threads > 1 ? "mt" : "st");
+  const demo = await (await fetch(params.get("demo"))).json();
+  const corpus = await (await fetch("embed-corpus.json")).json();
+  const { worker, next } = lanternWorker(build);
+  const started = await next((ev) => ev.type === "started");
+  const t0 = performance.now();
+  worker.postMessage(JSON.stringify({ type: "load", demo, backend: "cpu" }));
+  await next((ev) => ev.type === "ready");
+  const result = {
+    engine: `lantern-wasm-worker-${build}`, build, threads: String(started.threads), runs,
+    load_s: (performance.now() - t0) / 1000,
+  };
+  let id = 0;
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const [set, texts] of [["short", corpus.short], ["long", corpus.long]]) {
+    const rates = [];
+    for (let run = 0; run <= runs; run++) {
+      id += 1;
+      const t = performance.now();
+      worker.postMessage(JSON.stringify({ type: "embed", id, sentences: texts }));
+      const ev = await next((e) => e.type === "embeddings" && e.id === id);
+      const s = (performance.now() - t) / 1000;
+      log(`${set} run ${run}: ${texts.length} texts in ${(s * 1000).toFixed(0)} ms`);
+      if (ev.vectors.length !== texts.length) throw new Error(`${ev.vectors.length} vectors for ${texts.length} texts`);
+      if (run === 0) {
+        result[`${set}_probe`] = ev.vectors[0].slice(0, 4);
+        continue;
+      }
+      rates.push(texts.length / s);
+    }
+    result[`${set}_sentences_per_s`] = median(rates);
+    result[`${set}_sentences_per_s_all`] = rates;
+  }
+  result.wasm_memory_mib = (await wasmMemory(worker, next)) / (1 << 20);
   worker.terminate();
   return result;
 }
@@ -114,7 +170,8 @@ async function wllama() {
   return result;
 }
 
-window.benchResult = (engine === "wllama" ? wllama() : lantern()).then(
+const engines = { lantern, wllama, "lantern-embed": lanternEmbed };
+window.benchResult = (engines[engine] || lantern)().then(
   (r) => { r.cross_origin_isolated = self.crossOriginIsolated; log(JSON.stringify(r)); return r; },
   (e) => { log(`error: ${e && e.stack ? e.stack : e}`); return { error: String(e && e.message ? e.message : e) }; },
 );

@@ -2,29 +2,36 @@
 //! texts, batch of 64 short sentences and 8 long (256-token) texts. Run through
 //! scripts/bench-embeddings.sh, which also runs the browser side and prints the table.
 //!
-//! `cargo run --release -p lantern-pipelines --example embeddings_bench -- MODEL_DIR lantern|lantern-q8|candle`
+//! `cargo run --release -p lantern-pipelines --example embeddings_bench -- MODEL_DIR lantern|lantern-q8|candle [short|long]`
+//! (`- corpus` prints the texts as JSON, `- gemm` the f32 matmul GFLOP/s)
 //! prints one JSON line: sentences per second (median of the runs) and peak resident memory.
 //! Threads: `RAYON_NUM_THREADS` (both Lantern's and candle's matmuls read it).
+//!
+//! Built for `wasm32-wasip1` (Lantern engines only), the same code runs the simd128 build under
+//! Node, where it can be profiled (bench/README.md).
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), target_os = "wasi"))]
 #[path = "common/bench_corpus.rs"]
 mod bench_corpus;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), target_os = "wasi"))]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     native::main()
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(target_os = "wasi")))]
 fn main() {}
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), target_os = "wasi"))]
 mod native {
     use std::path::PathBuf;
     use std::time::Instant;
 
+    #[cfg(not(target_arch = "wasm32"))]
     use candle_core::{DType, Device, Tensor};
-    use lantern_pipelines::embeddings::{Embedder, EmbedderOptions, Quantization, normalize};
+    #[cfg(not(target_arch = "wasm32"))]
+    use lantern_pipelines::embeddings::normalize;
+    use lantern_pipelines::embeddings::{Embedder, EmbedderOptions, Quantization};
 
     use super::bench_corpus::{long_texts, short_sentences};
 
@@ -39,6 +46,15 @@ mod native {
         let (Some(dir), Some(which)) = (args.get(1), args.get(2)) else {
             return Err("usage: embeddings_bench MODEL_DIR lantern|lantern-q8|candle".into());
         };
+        if which == "gemm" {
+            return gemm_probe();
+        }
+        if which == "corpus" {
+            // The texts, for the browser benchmark page (bench/web/bench.js).
+            let corpus = serde_json::json!({"short": short_sentences(), "long": long_texts()});
+            println!("{corpus}");
+            return Ok(());
+        }
         let dir = PathBuf::from(dir);
         let (short, long) = (short_sentences(), long_texts());
         let t0 = Instant::now();
@@ -56,12 +72,23 @@ mod native {
                 let e = Embedder::from_dir(&dir, &options)?;
                 Box::new(move |t| Ok(e.embed(t)?))
             }
+            #[cfg(not(target_arch = "wasm32"))]
             "candle" => Box::new(candle_peer(&dir)?),
             other => return Err(format!("unknown engine {other}").into()),
         };
         let load_s = t0.elapsed().as_secs_f64();
-        let short_sps = rate(&*embed, &short)?;
-        let long_sps = rate(&*embed, &long)?;
+        // An optional third argument runs one set only (to profile it alone).
+        let only = args.get(3).map(String::as_str);
+        let short_sps = if only == Some("long") {
+            None
+        } else {
+            Some(rate(&*embed, &short)?)
+        };
+        let long_sps = if only == Some("short") {
+            None
+        } else {
+            Some(rate(&*embed, &long)?)
+        };
         // A sanity check that all engines compute the same thing: the first vector's head.
         let probe = embed(&short[..1])?;
         println!(
@@ -75,6 +102,36 @@ mod native {
                 "peak_rss_mib": peak_rss_mib(),
                 "probe": &probe[0][..4],
             })
+        );
+        Ok(())
+    }
+
+    /// GFLOP/s of the f32 matmuls of one all-MiniLM-L6-v2 layer on 512 token rows (a batch
+    /// of 32 short sentences), through the same candle matmul the encoder uses: the bound
+    /// behind the short-sentence numbers (`embeddings_bench - gemm`).
+    fn gemm_probe() -> Result<(), BoxError> {
+        use candle_core::{Device, Tensor};
+        let mut out = serde_json::Map::new();
+        for (name, k, n) in [
+            ("384x384", 384, 384),
+            ("384x1536", 384, 1536),
+            ("1536x384", 1536, 384),
+        ] {
+            let m = 512;
+            let x = Tensor::randn(0f32, 1.0, (m, k), &Device::Cpu)?;
+            let w = Tensor::randn(0f32, 1.0, (k, n), &Device::Cpu)?;
+            let mut best = f64::MAX;
+            for _ in 0..20 {
+                let t = Instant::now();
+                std::hint::black_box(x.matmul(&w)?);
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            let gflops = 2.0 * (m * k * n) as f64 / best / 1e9;
+            out.insert(format!("{m}x{name}"), serde_json::json!(gflops));
+        }
+        println!(
+            "{}",
+            serde_json::json!({"engine": "gemm", "gflop_per_s": out})
         );
         Ok(())
     }
@@ -101,6 +158,7 @@ mod native {
         Some(kb / 1024.0)
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// candle-transformers' BertModel with the same tokenizer, truncation (256), padding and
     /// mean pooling + L2 norm.
     fn candle_peer(

@@ -16,7 +16,7 @@
 
 mod embedder;
 mod error;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), target_os = "wasi"))]
 mod native;
 mod pooling;
 mod recipe;
