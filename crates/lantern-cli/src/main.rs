@@ -14,6 +14,8 @@ mod wasm_limit;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // Before any thread starts: models load on one thread and run on another (pool threads).
+    lantern_pipelines::process::use_one_malloc_arena();
     let args = args::Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

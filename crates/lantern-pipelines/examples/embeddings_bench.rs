@@ -16,6 +16,8 @@ mod bench_corpus;
 
 #[cfg(any(not(target_arch = "wasm32"), target_os = "wasi"))]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As the `lantern` CLI does: the peak memory is then what a user of the CLI sees.
+    lantern_pipelines::process::use_one_malloc_arena();
     native::main()
 }
 

@@ -12,6 +12,8 @@
 // browser build, profiled with `node --cpu-prof`; see bench/README.md).
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As the `lantern` CLI does: the peak memory is then what a user of the CLI sees.
+    lantern_pipelines::process::use_one_malloc_arena();
     native::main()
 }
 

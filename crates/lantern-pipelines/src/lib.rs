@@ -4,9 +4,11 @@
 //!
 //! - [`text_generation`]: GGUF chat models (llama family), streamed, cancellable;
 //! - [`embeddings`]: `feature-extraction` / `sentence-similarity` with BERT encoders;
-//! - [`tokenizer`], [`chat_template`]: shared by the pipelines that need them.
+//! - [`tokenizer`], [`chat_template`]: shared by the pipelines that need them;
+//! - [`process`]: process-wide settings for the native programs that run them.
 
 pub mod chat_template;
 pub mod embeddings;
+pub mod process;
 pub mod text_generation;
 pub mod tokenizer;
