@@ -13,7 +13,7 @@ pub fn scaled_softmax_prefix(row: &mut [f32], len: usize, scale: f32) {
         *v *= scale;
     }
     if !keys.is_empty() {
-        math::softmax(keys);
+        math::softmax_lanes(keys);
     }
     padding.fill(0.0);
 }
