@@ -222,6 +222,44 @@ fn q6_k_matches_the_oracle() {
     check_arbitrary(GgmlDType::Q6K, 13, 512);
 }
 
+/// The f32 matmul of the wasm build's BERT layers (`packed_f32`, simd128 in wasm) equals its
+/// portable kernel to the bit: every tile shape (rows past a multiple of 4, a last panel of
+/// 1-7 columns) and BERT's real shapes, with values of mixed sign and magnitude.
+#[test]
+fn packed_f32_matches_the_portable_kernel() {
+    use lantern_models::ops::cpu::packed_f32::PackedF32;
+    let shapes = [
+        (1, 1, 1),
+        (3, 7, 5),
+        (4, 8, 8),
+        (7, 33, 15),
+        (9, 64, 17),
+        (13, 384, 384),
+        (6, 1536, 384),
+        (5, 384, 1536),
+    ];
+    for (i, (m, k, n)) in shapes.into_iter().enumerate() {
+        let seed = 100 + 3 * i as u64;
+        let scale = |v: Vec<f32>, by: f32| v.into_iter().map(|x| x * by).collect::<Vec<_>>();
+        let x = scale(values(m * k, seed), 3.0);
+        let w = scale(values(n * k, seed + 1), 0.05);
+        let b = values(n, seed + 2);
+        let p = PackedF32::new(&w, n, k).unwrap();
+        let (fast, oracle) = (
+            p.matmul_bias(&x, &b).unwrap(),
+            p.matmul_bias_portable(&x, &b).unwrap(),
+        );
+        let same = fast
+            .iter()
+            .zip(&oracle)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(
+            same,
+            "{m}x{k}x{n}: the build's kernel differs from the portable one"
+        );
+    }
+}
+
 /// The committed sample of real rows: records of `[u32 name length][name][u32 GGML type]
 /// [u32 rows][u32 cols][u32 file name length][file name][bytes]`, all little-endian, in the
 /// file's layout.

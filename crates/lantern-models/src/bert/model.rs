@@ -11,6 +11,7 @@ use super::config::{Activation, Config};
 use crate::error::{ModelError, Result};
 use crate::ops::cpu::encoder_attention::EncoderAttention;
 use crate::ops::cpu::layer_norm::layer_norm;
+use crate::ops::cpu::packed_f32::PackedF32;
 
 /// How the linear layers' weights are held in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,7 +59,19 @@ struct Linear {
 #[derive(Debug)]
 enum Weight {
     /// `[in, out]`, contiguous: transposed once at load so every matmul reads rows.
+    #[cfg_attr(
+        all(target_arch = "wasm32", target_feature = "simd128"),
+        allow(dead_code)
+    )]
     Dense(Tensor),
+    /// The wasm build's f32 layers: packed once at load for Lantern's simd128 matmul, which is
+    /// ~1.25x candle's there (`ops::cpu::packed_f32`). Holds its bias too (the kernel starts
+    /// from it); `Linear::bias` is then unused.
+    #[cfg_attr(
+        not(all(target_arch = "wasm32", target_feature = "simd128")),
+        allow(dead_code)
+    )]
+    Packed(PackedF32, Vec<f32>),
     Quantized(QMatMul),
 }
 
@@ -268,8 +281,44 @@ impl Linear {
         let y = match &self.weight {
             Weight::Dense(wt) => x.matmul(wt),
             Weight::Quantized(q) => q.forward(x),
+            Weight::Packed(w, bias) => {
+                return x
+                    .apply_op1_no_bwd(&PackedLinear { w, bias })
+                    .map_err(backend);
+            }
         };
         y.and_then(|y| y.broadcast_add(&self.bias)).map_err(backend)
+    }
+}
+
+/// `x · Wᵀ + b` through [`PackedF32`], as a candle op on `[rows, in]`.
+struct PackedLinear<'a> {
+    w: &'a PackedF32,
+    bias: &'a [f32],
+}
+
+impl CustomOp1 for PackedLinear<'_> {
+    fn name(&self) -> &'static str {
+        "packed-linear"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = f32_input(self.name(), storage, layout)?;
+        let &[rows, cols] = layout.dims() else {
+            candle_core::bail!("packed-linear over {:?}", layout.dims())
+        };
+        if cols != self.w.inputs() {
+            candle_core::bail!("packed-linear: {cols} inputs for {}", self.w.inputs())
+        }
+        let y = self
+            .w
+            .matmul_bias(x, self.bias)
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        Ok((CpuStorage::F32(y), Shape::from((rows, self.w.outputs()))))
     }
 }
 
@@ -439,6 +488,13 @@ impl Weights {
                 let q = QTensor::quantize(&w, GgmlDType::Q8_0).map_err(backend)?;
                 Weight::Quantized(QMatMul::from_qtensor(q).map_err(backend)?)
             }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            _ => {
+                let values = w.flatten_all().and_then(|t| t.to_vec1()).map_err(backend)?;
+                let b = bias.to_vec1().map_err(backend)?;
+                Weight::Packed(PackedF32::new(&values, out, inp)?, b)
+            }
+            #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
             _ => Weight::Dense(w.t().and_then(|t| t.contiguous()).map_err(backend)?),
         };
         Ok(Linear { weight, bias })

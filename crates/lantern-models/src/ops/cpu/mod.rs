@@ -14,6 +14,7 @@ pub(crate) mod layer_norm;
 pub(crate) mod masked_softmax;
 mod math;
 mod matrix;
+pub mod packed_f32;
 
 use rayon::prelude::*;
 
