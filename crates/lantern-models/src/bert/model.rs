@@ -5,12 +5,15 @@
 use std::collections::HashMap;
 
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
-use candle_core::{CpuStorage, CustomOp1, CustomOp3, DType, Device, Layout, Module, Shape, Tensor};
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp3, DType, Device, InplaceOp1, Layout, Module, Shape, Tensor,
+};
 
 use super::config::{Activation, Config};
 use crate::error::{ModelError, Result};
 use crate::ops::cpu::encoder_attention::EncoderAttention;
 use crate::ops::cpu::layer_norm::layer_norm;
+use crate::ops::cpu::math::gelu_erf;
 use crate::ops::cpu::packed_f32::PackedF32;
 
 /// How the linear layers' weights are held in memory.
@@ -265,7 +268,7 @@ impl Layer {
         let x = self.attn_norm.apply(&attn)?;
         let up = self.up.forward(&x)?;
         let act = match cfg.hidden_act {
-            Activation::Gelu => up.gelu_erf(),
+            Activation::Gelu => up.inplace_op1(&GeluErf).map(|()| up),
             Activation::GeluTanh => up.gelu(),
             Activation::Relu => up.relu(),
         }
@@ -288,6 +291,29 @@ impl Linear {
             }
         };
         y.and_then(|y| y.broadcast_add(&self.bias)).map_err(backend)
+    }
+}
+
+/// The exact (erf) GELU in place, through [`gelu_erf`]: vectorized and the same bits natively
+/// and in wasm, where candle's calls libm's scalar `erff` per value.
+struct GeluErf;
+
+impl InplaceOp1 for GeluErf {
+    fn name(&self) -> &'static str {
+        "gelu-erf"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
+        let CpuStorage::F32(data) = storage else {
+            candle_core::bail!("gelu-erf: expected f32 input")
+        };
+        match layout.contiguous_offsets() {
+            Some((start, end)) => {
+                gelu_erf(&mut data[start..end]);
+                Ok(())
+            }
+            None => candle_core::bail!("gelu-erf: input is not contiguous"),
+        }
     }
 }
 

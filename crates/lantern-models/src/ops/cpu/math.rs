@@ -70,6 +70,32 @@ pub fn silu(x: f32) -> f32 {
     x / (1.0 + exp(-x))
 }
 
+/// BERT's GELU, `x/2 * (1 + erf(x / √2))`, in place over a slice.
+///
+/// `1 + erf(z)` is computed as `erfc(|z|)` for z < 0 and `2 - erfc(|z|)` otherwise, with
+/// `erfc(a) = t * P(t) * e^(-a²)`, `t = 1 / (1 + p a)` (Abramowitz & Stegun 7.1.26,
+/// |error| ≤ 1.5e-7): no cancellation for negative inputs (where `1 + erf(z)` is tiny), no
+/// branches (so the loop vectorizes: in wasm, libm's scalar `erff` and `expf` were 15 % of a
+/// short-sentence batch), and the same bits natively and in wasm. Against an exact GELU the
+/// error stays under 3e-7 * max(1, |x|) (tested).
+#[inline(never)]
+pub fn gelu_erf(xs: &mut [f32]) {
+    const P: f32 = 0.327_591_1;
+    const A1: f32 = 0.254_829_6;
+    const A2: f32 = -0.284_496_74;
+    const A3: f32 = 1.421_413_8;
+    const A4: f32 = -1.453_152;
+    const A5: f32 = 1.061_405_4;
+    const FRAC_1_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
+    for x in xs.iter_mut() {
+        let a = (*x * FRAC_1_SQRT_2).abs();
+        let t = 1.0 / (1.0 + P * a);
+        let erfc = ((((A5 * t + A4) * t + A3) * t + A2) * t + A1) * t * exp(-(a * a));
+        let one_plus_erf = if *x < 0.0 { erfc } else { 2.0 - erfc };
+        *x = 0.5 * *x * one_plus_erf;
+    }
+}
+
 /// Dot product with 8 independent accumulators (vectorizable, and the same order everywhere).
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -302,6 +328,39 @@ mod tests {
                 assert!((*g as f64 - w).abs() < 1e-6, "n {n}: {g} vs {w}");
             }
         }
+    }
+
+    #[test]
+    fn gelu_is_close_to_the_exact_one() {
+        // Reference: erf from its Taylor series / continued fraction in f64 is overkill here;
+        // erfc in f64 by the same A&S-free route: numerical integration of e^(-t²) (Simpson,
+        // 20k steps) is exact to ~1e-12 on [0, 6].
+        fn erf64(z: f64) -> f64 {
+            let (a, n) = (z.abs(), 20_000);
+            let h = a / n as f64;
+            let f = |t: f64| (-t * t).exp();
+            let mut sum = f(0.0) + f(a);
+            for i in 1..n {
+                sum += f(i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 };
+            }
+            (sum * h / 3.0 * 2.0 / std::f64::consts::PI.sqrt()).copysign(z)
+        }
+        let mut xs: Vec<f32> = (-1000..=1000).map(|i| i as f32 * 0.01).collect();
+        xs.extend([-30.0, -12.0, 12.0, 30.0, 1e-8, -1e-8, 0.0]);
+        let mut got = xs.clone();
+        gelu_erf(&mut got);
+        for (&x, &g) in xs.iter().zip(&got) {
+            let want = 0.5 * x as f64 * (1.0 + erf64(x as f64 / std::f64::consts::SQRT_2));
+            let err = (g as f64 - want).abs();
+            assert!(
+                err <= 3e-7 * (x.abs() as f64).max(1.0),
+                "gelu({x}) = {g}, want {want}"
+            );
+        }
+        let mut special = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
+        gelu_erf(&mut special);
+        assert!(special[0].is_nan());
+        assert_eq!(special[1], f32::INFINITY);
     }
 
     #[test]

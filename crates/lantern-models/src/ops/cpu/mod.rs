@@ -12,7 +12,7 @@ pub(crate) mod encoder_attention;
 pub mod kernels;
 pub(crate) mod layer_norm;
 pub(crate) mod masked_softmax;
-mod math;
+pub(crate) mod math;
 mod matrix;
 pub mod packed_f32;
 
