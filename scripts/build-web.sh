@@ -11,11 +11,10 @@ export PATH="$PWD/tools/npm/node_modules/.bin:$PATH"
 out=target/web/app
 nightly=$(cat scripts/nightly-toolchain)
 
-# LANTERN_WEB_BUILD=fast (the tests use it): the same optimisation level without fat LTO and
-# with parallel codegen, about half the build time on 2 cores for a slightly slower worker.
-# Spaces you publish should use the default (release) build.
+# LANTERN_WEB_BUILD=fast (the tests use it): the page without fat LTO and with parallel
+# codegen, a shorter build for a slightly bigger page. (The worker is built that way always:
+# the worker profile in Cargo.toml says why.) Spaces you publish should use the default build.
 if [[ "${LANTERN_WEB_BUILD:-release}" == fast ]]; then
-  export CARGO_PROFILE_WASM_WORKER_LTO=false CARGO_PROFILE_WASM_WORKER_CODEGEN_UNITS=16
   export CARGO_PROFILE_WASM_PAGE_LTO=false CARGO_PROFILE_WASM_PAGE_CODEGEN_UNITS=16
 fi
 

@@ -1,6 +1,6 @@
 //! Attention with grouped KV heads over a growing cache.
 
-use rayon::prelude::*;
+use super::team;
 
 use super::math::{axpy, dot, softmax};
 use crate::error::{ModelError, Result};
@@ -108,10 +108,16 @@ pub fn attention(
         .iter()
         .fold(n, |w, &f| w.saturating_mul(f));
     if rayon::current_num_threads() > 1 && n * heads > 1 && work >= 1 << 15 {
-        out.par_chunks_mut(head_dim)
+        let tasks: Vec<_> = out
+            .chunks_mut(head_dim * HEADS_PER_TASK)
             .enumerate()
-            .with_min_len(HEADS_PER_TASK)
-            .for_each_init(Vec::new, head);
+            .collect();
+        team::for_each(tasks, |(task, out)| {
+            let mut scores = Vec::new();
+            for (i, o) in out.chunks_mut(head_dim).enumerate() {
+                head(&mut scores, (task * HEADS_PER_TASK + i, o));
+            }
+        });
     } else {
         let mut scores = Vec::new();
         out.chunks_mut(head_dim)

@@ -2,19 +2,18 @@
 //! Lantern's kernels (the types in `kernels::Kind`, repacked at load) or by candle's
 //! `vec_dot` for every other type candle knows.
 
+use super::cast::{PodBlock, blocks};
+use super::kernels::{self, GROUP, Kind, QActs};
+use super::math::dot;
+use super::team;
+use crate::bytes::ByteView;
+use crate::error::{ModelError, Result};
+use crate::gguf::GgmlDType;
 use candle_core::quantized::k_quants::{
     BlockQ2K, BlockQ3K, BlockQ4_0, BlockQ4_1, BlockQ4K, BlockQ5_0, BlockQ5_1, BlockQ5K, BlockQ6K,
     BlockQ8_0, BlockQ8_1, BlockQ8K, GgmlType,
 };
 use half::{bf16, f16};
-use rayon::prelude::*;
-
-use super::cast::{PodBlock, blocks};
-use super::kernels::{self, GROUP, Kind, QActs};
-use super::math::dot;
-use crate::bytes::ByteView;
-use crate::error::{ModelError, Result};
-use crate::gguf::GgmlDType;
 
 /// A `rows x cols` weight matrix (`[out, in]`).
 #[derive(Debug, Clone)]
@@ -72,12 +71,9 @@ impl CpuMatrix {
                 tasks.push((*kind, w, out));
             }
         }
-        let run = |(kind, w, out): Task| kernels::groups(kind, w, a, out);
-        if rayon::current_num_threads() > 1 && tasks.len() > 1 {
-            tasks.into_par_iter().for_each(run);
-        } else {
-            tasks.into_iter().for_each(run);
-        }
+        team::for_each(tasks, |(kind, w, out): Task| {
+            kernels::groups(kind, w, a, out)
+        });
         ms.iter()
             .zip(by_group)
             .map(|((m, kind), by_group)| m.finish_fast(*kind, a, &by_group))
@@ -187,19 +183,13 @@ fn float<T: PodBlock>(m: &CpuMatrix, x: &[f32], n: usize) -> Result<Vec<f32>> {
             *o = dot(row, xt);
         }
     };
-    if rayon::current_num_threads() > 1 {
-        by_row
-            .par_chunks_mut(n)
-            .enumerate()
-            .with_min_len(ROWS_PER_TASK)
-            .for_each_init(|| vec![0f32; m.cols], work);
-    } else {
+    let tasks: Vec<_> = by_row.chunks_mut(n * ROWS_PER_TASK).enumerate().collect();
+    team::for_each(tasks, |(task, out)| {
         let mut row = vec![0f32; m.cols];
-        by_row
-            .chunks_mut(n)
-            .enumerate()
-            .for_each(|item| work(&mut row, item));
-    }
+        for (i, out) in out.chunks_mut(n).enumerate() {
+            work(&mut row, (task * ROWS_PER_TASK + i, out));
+        }
+    });
     Ok(transpose(by_row, m.rows, n))
 }
 
@@ -235,14 +225,11 @@ where
             *o = T::vec_dot(m.cols, wr, &xq[t * nb..(t + 1) * nb]);
         }
     };
-    if rayon::current_num_threads() > 1 {
-        by_row
-            .par_chunks_mut(n)
-            .enumerate()
-            .with_min_len(ROWS_PER_TASK)
-            .for_each(work);
-    } else {
-        by_row.chunks_mut(n).enumerate().for_each(work);
-    }
+    let tasks: Vec<_> = by_row.chunks_mut(n * ROWS_PER_TASK).enumerate().collect();
+    team::for_each(tasks, |(task, out)| {
+        for (i, out) in out.chunks_mut(n).enumerate() {
+            work((task * ROWS_PER_TASK + i, out));
+        }
+    });
     Ok(transpose(by_row, m.rows, n))
 }
