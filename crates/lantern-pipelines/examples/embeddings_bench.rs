@@ -109,10 +109,12 @@ mod native {
     }
 
     /// GFLOP/s of the f32 matmuls of one all-MiniLM-L6-v2 layer on 512 token rows (a batch
-    /// of 32 short sentences), through the same candle matmul the encoder uses: the bound
-    /// behind the short-sentence numbers (`embeddings_bench - gemm`).
+    /// of 32 short sentences), through candle's matmul (what the encoder uses natively) and
+    /// Lantern's packed one (what it uses in wasm): the bound behind the short-sentence
+    /// numbers (`embeddings_bench - gemm`).
     fn gemm_probe() -> Result<(), BoxError> {
         use candle_core::{Device, Tensor};
+        use lantern_models::ops::cpu::packed_f32::PackedF32;
         let mut out = serde_json::Map::new();
         for (name, k, n) in [
             ("384x384", 384, 384),
@@ -130,6 +132,17 @@ mod native {
             }
             let gflops = 2.0 * (m * k * n) as f64 / best / 1e9;
             out.insert(format!("{m}x{name}"), serde_json::json!(gflops));
+            // Lantern's packed f32 matmul (the wasm build's BERT layers; portable natively).
+            let packed = PackedF32::new(&w.t()?.flatten_all()?.to_vec1()?, n, k)?;
+            let (xs, bias) = (x.flatten_all()?.to_vec1::<f32>()?, vec![0f32; n]);
+            let mut best = f64::MAX;
+            for _ in 0..20 {
+                let t = Instant::now();
+                std::hint::black_box(packed.matmul_bias(&xs, &bias)?);
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            let gflops = 2.0 * (m * k * n) as f64 / best / 1e9;
+            out.insert(format!("packed {m}x{name}"), serde_json::json!(gflops));
         }
         println!(
             "{}",

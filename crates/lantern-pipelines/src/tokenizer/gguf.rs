@@ -139,6 +139,18 @@ pub(super) fn from_gguf(md: &Metadata) -> Result<Tokenizer, TokenizerError> {
                     }
                 })
                 .collect::<Result<_, _>>()?;
+            // Every merge must join two tokens into a third of the vocabulary. `tokenizers`
+            // checks that only after copying the pair into a buffer as long as the longest
+            // token, and panics when the pair is longer (found by the fuzzer:
+            // fuzz/regressions/merge-longer-than-any-token.gguf).
+            for (a, b) in &merges {
+                let joined = format!("{a}{b}");
+                if !vocab.contains_key(joined.as_str()) {
+                    return Err(TokenizerError::Metadata(format!(
+                        "merge {a:?} + {b:?}: {joined:?} is not in the vocabulary"
+                    )));
+                }
+            }
             let bpe = BPE::builder()
                 .vocab_and_merges(bpe_vocab(), merges)
                 .ignore_merges(ignore_merges)
