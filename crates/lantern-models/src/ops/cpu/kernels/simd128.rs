@@ -235,27 +235,30 @@ fn q8_wide(q: &[u8]) -> Wide {
 
 /// Q5_0 as unsigned 5-bit values (`nibble | bit << 4`, offset 16) in i16: per row
 /// `[qh: u32 LE][qs: 16 bytes]`, value k is `nibble_k | (bit k of qh) << 4`. The fifth bits
-/// are picked per 16-bit lane from a splat of half of `qh` (mask, clamp to 1, shift to 16).
+/// are merged into the bytes before widening: each byte of `qh` is spread over the 8 lanes
+/// it serves (a constant shuffle), the lane's bit is tested (and + eq) and becomes 16. Per row
+/// that is ~17 operations against ~24 for doing it per 16-bit lane after widening.
 #[inline(always)]
 fn q5_0_wide(q: &[u8]) -> Wide {
-    let nibble = u16x8_splat(15);
-    let one = u16x8_splat(1);
-    let low_bits = u16x8(1, 2, 4, 8, 16, 32, 64, 128);
-    let high_bits = u16x8(256, 512, 1024, 2048, 4096, 8192, 16384, 32768);
-    let fifth = |h: v128, bits: v128| u16x8_shl(u16x8_min(v128_and(h, bits), one), 4);
+    let nibble = u8x16_splat(15);
+    let sixteen = u8x16_splat(16);
+    let bits = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+    let fifth = |sel: v128| v128_and(i8x16_eq(v128_and(sel, bits), bits), sixteen);
     let mut out = [[u16x8_splat(0); 4]; GROUP];
     for (r, o) in out.iter_mut().enumerate() {
         let at = 20 * r;
         let qh = &q[at..at + 4];
-        let h0 = u16x8_splat(u16::from_le_bytes([qh[0], qh[1]]));
-        let h1 = u16x8_splat(u16::from_le_bytes([qh[2], qh[3]]));
+        let h = u32x4_splat(u32::from_le_bytes([qh[0], qh[1], qh[2], qh[3]]));
+        let lo_sel = i8x16_shuffle::<0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1>(h, h);
+        let hi_sel = i8x16_shuffle::<2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3>(h, h);
         let v = load(q, at + 4);
-        let (l, h) = (u16x8_extend_low_u8x16(v), u16x8_extend_high_u8x16(v));
+        let lo = v128_or(v128_and(v, nibble), fifth(lo_sel));
+        let hi = v128_or(u8x16_shr(v, 4), fifth(hi_sel));
         *o = [
-            v128_or(v128_and(l, nibble), fifth(h0, low_bits)),
-            v128_or(v128_and(h, nibble), fifth(h0, high_bits)),
-            v128_or(u16x8_shr(l, 4), fifth(h1, low_bits)),
-            v128_or(u16x8_shr(h, 4), fifth(h1, high_bits)),
+            u16x8_extend_low_u8x16(lo),
+            u16x8_extend_high_u8x16(lo),
+            u16x8_extend_low_u8x16(hi),
+            u16x8_extend_high_u8x16(hi),
         ];
     }
     out
