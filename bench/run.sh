@@ -100,13 +100,7 @@ if [[ $only != native ]]; then
   mirror_log=$(mktemp)
   $lantern mirror "$mirror_dir" --addr 127.0.0.1:0 >"$mirror_log" 2>&1 &
   pids+=($!)
-  mirror=
-  for _ in $(seq 100); do
-    mirror=$(grep -o 'http://127.0.0.1:[0-9]*' "$mirror_log" | head -n1 || true)
-    [[ -n "$mirror" ]] && break
-    sleep 0.1
-  done
-  [[ -n "$mirror" ]] || { echo "lantern mirror did not start" >&2; cat "$mirror_log" >&2; exit 1; }
+  mirror=$(wait_for_url "$mirror_log" $! "lantern mirror")
 
   site=$out/site
   rm -rf "$site"
@@ -141,13 +135,7 @@ EOF
   serve_log=$(mktemp)
   $lantern serve "$site" --addr 127.0.0.1:0 >"$serve_log" 2>&1 &
   pids+=($!)
-  page=
-  for _ in $(seq 100); do
-    page=$(grep -o 'http://127.0.0.1:[0-9]*' "$serve_log" | head -n1 || true)
-    [[ -n "$page" ]] && break
-    sleep 0.1
-  done
-  [[ -n "$page" ]] || { echo "lantern serve did not start" >&2; cat "$serve_log" >&2; exit 1; }
+  page=$(wait_for_url "$serve_log" $! "lantern serve")
 
   for m in "${models[@]}"; do
     url="$mirror/$(model_repo "$m")/resolve/main/$(model_file "$m")"

@@ -45,13 +45,7 @@ mirror_log=$(mktemp)
 target/debug/lantern mirror target/fixtures/mirror --addr 127.0.0.1:0 >"$mirror_log" 2>&1 &
 mirror_pid=$!
 trap 'kill $mirror_pid 2>/dev/null || true; rm -f "$out" "$mirror_log"' EXIT
-url=
-for _ in $(seq 100); do
-  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$mirror_log" | head -n1 || true)
-  [[ -n "$url" ]] && break
-  sleep 0.1
-done
-[[ -n "$url" ]] || { echo "lantern mirror did not start" >&2; exit 1; }
+url=$(wait_for_url "$mirror_log" $mirror_pid "lantern mirror")
 if [[ -z $only || $only == wasm ]]; then
   (cd crates/lantern-pipelines && LANTERN_TEST_MIRROR=$url cargo test --release --locked \
     --target wasm32-unknown-unknown --test bench_embeddings_web -- --nocapture bench) \
@@ -81,13 +75,7 @@ if [[ -z $only || $only == worker ]]; then
   target/debug/lantern serve "$site" --addr 127.0.0.1:0 >"$serve_log" 2>&1 &
   serve_pid=$!
   trap 'kill $mirror_pid $serve_pid 2>/dev/null || true; rm -f "$out" "$mirror_log" "$serve_log"' EXIT
-  page=
-  for _ in $(seq 100); do
-    page=$(grep -o 'http://127.0.0.1:[0-9]*' "$serve_log" | head -n1 || true)
-    [[ -n "$page" ]] && break
-    sleep 0.1
-  done
-  [[ -n "$page" ]] || { echo "lantern serve did not start" >&2; exit 1; }
+  page=$(wait_for_url "$serve_log" $serve_pid "lantern serve")
   q="engine=lantern-embed&demo=demos/embeddings.json&runs=5"
   python3 bench/browser.py "$page/index.html" "$q&build=st&threads=1" "$q&build=mt&threads=1" \
     "$q&build=mt&threads=2" | tee -a "$out"

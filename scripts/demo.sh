@@ -23,13 +23,7 @@ log=$(mktemp)
 $lantern mirror target/fixtures/mirror --addr "$mirror_addr" >"$log" 2>&1 &
 mirror_pid=$!
 trap 'kill $mirror_pid ${site_pid:-} 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 100); do
-  mirror=$(grep -o 'http://[0-9.]*:[0-9]*' "$log" | head -n1 || true)
-  [[ -n "$mirror" ]] && break
-  kill -0 $mirror_pid 2>/dev/null || { cat "$log"; exit 1; }
-  sleep 0.1
-done
-[[ -n "$mirror" ]] || { echo "lantern mirror did not start"; cat "$log"; exit 1; }
+mirror=$(wait_for_url "$log" $mirror_pid "lantern mirror")
 
 $lantern build tests/demos/chat.toml --out target/demo/chat --endpoint "$mirror"
 $lantern serve target/demo/chat --addr "$site_addr" &

@@ -53,13 +53,7 @@ mirror_out=$(mktemp)
 target/debug/lantern mirror target/fixtures/mirror --addr 127.0.0.1:0 >"$mirror_out" 2>&1 &
 mirror_pid=$!
 trap 'kill $mirror_pid 2>/dev/null || true; rm -f "$mirror_out"' EXIT
-for _ in $(seq 100); do
-  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$mirror_out" | head -n1 || true)
-  [[ -n "$url" ]] && break
-  kill -0 $mirror_pid 2>/dev/null || { cat "$mirror_out"; exit 1; }
-  sleep 0.1
-done
-[[ -n "$url" ]] || { echo "lantern mirror did not start"; cat "$mirror_out"; exit 1; }
+url=$(wait_for_url "$mirror_out" $mirror_pid "lantern mirror")
 echo "mirror at $url"
 # The URL is read at compile time by the browser tests (a page cannot read our environment).
 (cd crates/lantern-hub && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --test web)

@@ -124,25 +124,29 @@ mod native {
             let m = 512;
             let x = Tensor::randn(0f32, 1.0, (m, k), &Device::Cpu)?;
             let w = Tensor::randn(0f32, 1.0, (k, n), &Device::Cpu)?;
-            let mut best = f64::MAX;
-            for _ in 0..20 {
-                let t = Instant::now();
+            // Best of 20 runs of `run` (which keeps its product from being optimised away).
+            let gflops = |run: &dyn Fn() -> Result<(), BoxError>| -> Result<f64, BoxError> {
+                let mut best = f64::MAX;
+                for _ in 0..20 {
+                    let t = Instant::now();
+                    run()?;
+                    best = best.min(t.elapsed().as_secs_f64());
+                }
+                Ok(2.0 * (m * k * n) as f64 / best / 1e9)
+            };
+            let candle = gflops(&|| {
                 std::hint::black_box(x.matmul(&w)?);
-                best = best.min(t.elapsed().as_secs_f64());
-            }
-            let gflops = 2.0 * (m * k * n) as f64 / best / 1e9;
-            out.insert(format!("{m}x{name}"), serde_json::json!(gflops));
+                Ok(())
+            })?;
+            out.insert(format!("{m}x{name}"), serde_json::json!(candle));
             // Lantern's packed f32 matmul (the wasm build's BERT layers; portable natively).
             let packed = PackedF32::new(&w.t()?.flatten_all()?.to_vec1()?, n, k)?;
             let (xs, bias) = (x.flatten_all()?.to_vec1::<f32>()?, vec![0f32; n]);
-            let mut best = f64::MAX;
-            for _ in 0..20 {
-                let t = Instant::now();
+            let lantern = gflops(&|| {
                 std::hint::black_box(packed.matmul_bias(&xs, &bias)?);
-                best = best.min(t.elapsed().as_secs_f64());
-            }
-            let gflops = 2.0 * (m * k * n) as f64 / best / 1e9;
-            out.insert(format!("packed {m}x{name}"), serde_json::json!(gflops));
+                Ok(())
+            })?;
+            out.insert(format!("packed {m}x{name}"), serde_json::json!(lantern));
         }
         println!(
             "{}",
