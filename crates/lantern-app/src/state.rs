@@ -1,7 +1,8 @@
 //! The page's state: signals the components read, and the actions that turn into requests.
 
 use lantern_core::protocol::{
-    BackendChoice, CacheEntry, ErrorCode, ErrorReport, Event, GenerationStats, Request,
+    BackendChoice, CacheEntry, ErrorCode, ErrorReport, Event, GenerationStats, Request, TaskInput,
+    TaskOutput,
 };
 use lantern_core::{ChatMessage, DemoConfig, Progress, Role, SamplingParams};
 use leptos::prelude::*;
@@ -233,7 +234,10 @@ impl Ui {
         self.hits.set(None);
         self.pending
             .update_value(|p| p.push((id, Pending::Sentences(sentences.clone()))));
-        self.send(Request::Embed { id, sentences });
+        self.send(Request::Run {
+            id,
+            input: TaskInput::Embeddings { sentences },
+        });
     }
 
     pub fn search(&self, query: String) {
@@ -243,9 +247,11 @@ impl Ui {
         let id = self.id();
         self.embedding.set(true);
         self.pending.update_value(|p| p.push((id, Pending::Query)));
-        self.send(Request::Embed {
+        self.send(Request::Run {
             id,
-            sentences: vec![query],
+            input: TaskInput::Embeddings {
+                sentences: vec![query],
+            },
         });
     }
 
@@ -286,7 +292,11 @@ impl Ui {
             }
             // Not an error: the answer goes on, on the CPU (a `Backend` event follows).
             Event::GpuFallback(report) => self.gpu_fallback.set(Some(report)),
-            Event::Embeddings { id, vectors, .. } => self.embedded(id, vectors),
+            Event::Output { id, output } => match output {
+                TaskOutput::Embeddings { vectors, .. } => self.embedded(id, vectors),
+            },
+            // The page sends no pings (they are for tests and diagnostics).
+            Event::Pong { .. } => {}
             Event::Cache {
                 entries,
                 usage,

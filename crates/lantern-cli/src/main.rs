@@ -4,8 +4,8 @@
 
 mod args;
 mod cmd;
-mod gguf_choice;
 mod hf_env;
+mod hub_source;
 mod manifest;
 mod model_card;
 mod space;

@@ -16,12 +16,24 @@ pub enum Task {
 }
 
 impl Task {
+    /// Every task this version of Lantern runs.
+    pub const ALL: [Task; 3] = [
+        Task::TextGeneration,
+        Task::FeatureExtraction,
+        Task::SentenceSimilarity,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Task::TextGeneration => "text-generation",
             Task::FeatureExtraction => "feature-extraction",
             Task::SentenceSimilarity => "sentence-similarity",
         }
+    }
+
+    /// The names of [`Task::ALL`], comma-separated (for messages).
+    pub fn names() -> String {
+        Task::ALL.map(Task::as_str).join(", ")
     }
 
     /// Both embedding tasks use the same page (similarity matrix and search).
@@ -39,12 +51,10 @@ impl fmt::Display for Task {
 impl std::str::FromStr for Task {
     type Err = crate::CoreError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "text-generation" => Ok(Task::TextGeneration),
-            "feature-extraction" => Ok(Task::FeatureExtraction),
-            "sentence-similarity" => Ok(Task::SentenceSimilarity),
-            other => Err(crate::CoreError::UnknownTask(other.to_owned())),
-        }
+        Task::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| crate::CoreError::UnknownTask(s.to_owned()))
     }
 }
 
@@ -76,7 +86,73 @@ pub struct DemoConfig {
     pub quantization: Option<String>,
     #[serde(default)]
     pub chat: ChatDefaults,
-    /// Example sentences for the embeddings page.
+    /// Example sentences for the embeddings page, or example texts for text classification.
     #[serde(default)]
     pub sentences: Vec<String>,
+}
+
+impl DemoConfig {
+    /// Parses `demo.json`. A task this runtime does not know (a Space built by a newer
+    /// `lantern`, or an edited file) is [`CoreError::UnknownTask`] naming it, rather than a
+    /// generic "unknown variant" error, so the page can say which task it cannot run.
+    ///
+    /// [`CoreError::UnknownTask`]: crate::CoreError::UnknownTask
+    pub fn from_json(text: &str) -> Result<DemoConfig, crate::CoreError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| crate::CoreError::InvalidDemo(e.to_string()))?;
+        match value.get("task") {
+            Some(serde_json::Value::String(task)) => {
+                task.parse::<Task>()?;
+            }
+            Some(other) => {
+                return Err(crate::CoreError::InvalidDemo(format!(
+                    "\"task\" is {other}, not a task name"
+                )));
+            }
+            None => {
+                return Err(crate::CoreError::InvalidDemo(
+                    "it names no \"task\"".to_owned(),
+                ));
+            }
+        }
+        serde_json::from_value(value).map_err(|e| crate::CoreError::InvalidDemo(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo_json(task: &str) -> String {
+        format!(
+            r#"{{"title":"t","task":{task},"endpoint":"https://huggingface.co",
+               "model":{{"repo":"org/name","revision":"main","commit":"0123456789abcdef0123456789abcdef01234567","files":[]}}}}"#
+        )
+    }
+
+    #[test]
+    fn every_task_round_trips_by_name() {
+        for task in Task::ALL {
+            assert_eq!(task.as_str().parse::<Task>().unwrap(), task);
+            let json = serde_json::to_string(&task).unwrap();
+            assert_eq!(json, format!("\"{}\"", task.as_str()));
+        }
+    }
+
+    #[test]
+    fn an_unknown_task_in_demo_json_is_named() {
+        let err = DemoConfig::from_json(&demo_json("\"image-to-3d\"")).unwrap_err();
+        assert_eq!(err, crate::CoreError::UnknownTask("image-to-3d".into()));
+        assert!(err.to_string().contains("image-to-3d"), "{err}");
+        assert!(matches!(
+            DemoConfig::from_json(&demo_json("7")),
+            Err(crate::CoreError::InvalidDemo(_))
+        ));
+        assert!(matches!(
+            DemoConfig::from_json("{"),
+            Err(crate::CoreError::InvalidDemo(_))
+        ));
+        let ok = DemoConfig::from_json(&demo_json("\"sentence-similarity\"")).unwrap();
+        assert_eq!(ok.task, Task::SentenceSimilarity);
+    }
 }

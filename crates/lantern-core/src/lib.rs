@@ -42,8 +42,8 @@ pub enum CoreError {
         "invalid content hash {0:?} (expected 64 hex digits for sha256 or 40 for a git blob id)"
     )]
     InvalidHash(String),
-    #[error(
-        "unknown task {0:?} (expected text-generation, feature-extraction or sentence-similarity)"
-    )]
+    #[error("unknown task {0:?}: this version of Lantern runs {tasks}", tasks = Task::names())]
     UnknownTask(String),
+    #[error("demo.json is not valid: {0}")]
+    InvalidDemo(String),
 }

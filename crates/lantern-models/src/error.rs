@@ -88,6 +88,17 @@ impl ModelError {
         }
     }
 
+    /// Whether the GPU failed (device lost, out of memory, a kernel that does not compile, a
+    /// limit): the answer is the CPU. The GPU backend puts `lantern_gpu::GpuError::code()`
+    /// first in its messages; shape and weight errors are mistakes the CPU would make too.
+    pub fn is_device_failure(&self) -> bool {
+        let ModelError::Backend(message) = self else {
+            return false;
+        };
+        let code = message.split(':').next().unwrap_or_default();
+        code.starts_with("gpu_") && !matches!(code, "gpu_shape" | "gpu_invalid_weight")
+    }
+
     pub(crate) fn shape(op: &'static str, detail: impl Into<String>) -> Self {
         ModelError::Shape {
             op,

@@ -1,14 +1,27 @@
 //! Lantern's task pipelines, named like the Hub's pipeline tags. Each takes a model from
-//! `lantern-models` and does everything around it: tokenizers, chat templates, sampling,
+//! `lantern-models` and does everything around it: which files of a repository it reads,
+//! loading them from any file source onto a device, tokenizers, chat templates, sampling,
 //! streaming, pooling.
 //!
-//! - [`text_generation`]: GGUF chat models (llama family), streamed, cancellable;
-//! - [`embeddings`]: `feature-extraction` / `sentence-similarity` with BERT encoders;
-//! - [`tokenizer`], [`chat_template`]: shared by the pipelines that need them;
-//! - [`process`]: process-wide settings for the native programs that run them.
+//! - [`tasks`]: every task behind one door (files, detection, loading, running) — what the
+//!   worker and the CLI call;
+//! - one module per task: [`text_generation`] (GGUF chat models, streamed, cancellable),
+//!   [`embeddings`] (`feature-extraction` / `sentence-similarity`);
+//! - [`device`]: where a model runs (CPU, WebGPU) and the fallback between them; [`source`]:
+//!   where its files come from; [`error`]: the one error type, and the one place it becomes
+//!   the page's error code;
+//! - [`tokenizer`], [`chat_template`]: shared by the pipelines that need them; [`limits`]: what
+//!   a browser worker can hold; [`process`]: process-wide settings for the native programs.
 
 pub mod chat_template;
+pub mod device;
 pub mod embeddings;
+pub mod error;
+pub mod limits;
 pub mod process;
+pub mod source;
+pub mod tasks;
 pub mod text_generation;
 pub mod tokenizer;
+
+pub use error::PipelineError;

@@ -7,17 +7,18 @@ use std::sync::{Arc, Mutex};
 use futures_channel::mpsc::UnboundedReceiver;
 use futures_util::StreamExt;
 use lantern_core::protocol::{
-    BackendChoice, ErrorCode, ErrorReport, Event, GenerationStats, Request,
+    BackendChoice, ErrorCode, ErrorReport, Event, GenerationStats, Request, TaskInput, TaskOutput,
+    wire,
 };
-use lantern_core::{ChatMessage, DemoConfig, ModelRef, Progress, SamplingParams, Task};
+use lantern_core::{ChatMessage, DemoConfig, Progress, SamplingParams, Task};
 use lantern_hub::{Cache, CachedFile, CancelToken, HubClient, HubError};
-use lantern_models::ModelBytes;
-use lantern_pipelines::embeddings::RecipeFiles;
-use lantern_pipelines::embeddings::{Embedder, EmbedderFiles, EmbedderOptions, EmbeddingsError};
-use lantern_pipelines::text_generation::{GenerationError, Prompt, Suspended, TextGeneration};
+use lantern_pipelines::PipelineError;
+use lantern_pipelines::device::{self, Device};
+use lantern_pipelines::source::{FileSource, SourceError};
+use lantern_pipelines::tasks::{self, LoadOptions, Pipeline};
+use lantern_pipelines::text_generation::{Prompt, Suspended, TextGeneration};
 use web_time::Instant;
 
-use crate::gpu::{self, Probe};
 use crate::platform;
 
 /// The id `Cancel` uses for the model download (generations use the page's ids, from 1).
@@ -48,18 +49,12 @@ impl Cancels {
     }
 }
 
-/// A loaded model.
-enum Loaded {
-    Chat(Box<Chat>),
-    Embeddings(Box<Embedder>),
-}
-
-/// A chat model, and what is needed to load it again on the CPU if the GPU fails.
-struct Chat {
-    pipe: TextGeneration,
-    on_gpu: bool,
-    /// The verified GGUF in the cache (the GPU backend keeps no copy of the file's bytes).
-    file: CachedFile,
+/// A loaded model, with the files it was loaded from (read again when the GPU fails and the
+/// model moves to the CPU).
+struct Model {
+    task: Task,
+    pipeline: Pipeline,
+    source: Pinned,
 }
 
 /// What the worker needs from its host.
@@ -75,7 +70,7 @@ pub async fn run(mut requests: UnboundedReceiver<Request>, cancels: Cancels, ctx
     (ctx.emit)(Event::Started {
         threads: ctx.threads,
     });
-    let mut model: Option<Loaded> = None;
+    let mut model: Option<Model> = None;
     while let Some(request) = requests.next().await {
         match request {
             Request::Load {
@@ -100,8 +95,8 @@ pub async fn run(mut requests: UnboundedReceiver<Request>, cancels: Cancels, ctx
             } => {
                 let token = cancels.token(id);
                 let result = match &mut model {
-                    Some(Loaded::Chat(chat)) => {
-                        generate(&ctx, chat, id, messages, &params, &token).await
+                    Some(m) if m.task == Task::TextGeneration => {
+                        generate(&ctx, m, id, messages, &params, &token).await
                     }
                     _ => Err(not_loaded("a chat model")),
                 };
@@ -111,20 +106,17 @@ pub async fn run(mut requests: UnboundedReceiver<Request>, cancels: Cancels, ctx
                 }
                 cancels.done(id);
             }
-            Request::Embed { id, sentences } => {
-                let result = match &model {
-                    Some(Loaded::Embeddings(e)) => e
-                        .embed(&sentences)
-                        .map(|vectors| Event::Embeddings {
-                            id,
-                            dim: e.dim(),
-                            vectors,
-                        })
-                        .map_err(embeddings_error),
-                    _ => Err(not_loaded("an embedding model")),
+            Request::Run { id, input } => {
+                let result = match &mut model {
+                    Some(m) if input.fits(m.task) => run_task(&ctx, m, input, id).await,
+                    Some(m) => Err(ErrorReport::new(
+                        ErrorCode::InvalidInput,
+                        format!("the loaded model is for {}, not for this request", m.task),
+                    )),
+                    None => Err(not_loaded("a model")),
                 };
                 match result {
-                    Ok(event) => (ctx.emit)(event),
+                    Ok(output) => (ctx.emit)(Event::Output { id, output }),
                     Err(mut report) => {
                         report.request = Some(id);
                         (ctx.emit)(Event::Error(report));
@@ -132,6 +124,18 @@ pub async fn run(mut requests: UnboundedReceiver<Request>, cancels: Cancels, ctx
                 }
                 cancels.done(id);
             }
+            Request::Ping { id, payload } => match payload.into_bytes() {
+                Ok(bytes) => (ctx.emit)(Event::Pong {
+                    id,
+                    bytes: bytes.len() as u64,
+                    checksum: wire::fnv1a(&bytes),
+                }),
+                Err(e) => {
+                    let mut report = ErrorReport::new(ErrorCode::InvalidInput, e.to_string());
+                    report.request = Some(id);
+                    (ctx.emit)(Event::Error(report));
+                }
+            },
             // Cancels are handled where messages arrive; one that reaches the queue is late.
             Request::Cancel { .. } => {}
             Request::CacheStatus => (ctx.emit)(cache_status(&ctx).await),
@@ -171,41 +175,58 @@ fn cpu_backend(ctx: &Context, why: Option<&str>) -> Event {
     }
 }
 
+/// The demo's pinned files, verified in the cache: the [`FileSource`] its task loads from.
+struct Pinned {
+    files: Vec<(String, u64, CachedFile)>,
+}
+
+impl FileSource for Pinned {
+    fn paths(&self) -> Vec<(String, u64)> {
+        self.files.iter().map(|(p, s, _)| (p.clone(), *s)).collect()
+    }
+
+    async fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {
+        let Some((_, _, file)) = self.files.iter().find(|(p, _, _)| p == path) else {
+            return Err(SourceError::missing(path));
+        };
+        platform::read(file).await.map_err(|e| {
+            let report = hub_error(&e);
+            SourceError {
+                path: path.to_owned(),
+                code: report.code,
+                message: report.message,
+            }
+        })
+    }
+}
+
 async fn load(
     ctx: &Context,
     demo: &DemoConfig,
     backend: BackendChoice,
     gpu_fail_after: Option<u32>,
     cancel: &CancelToken,
-) -> Result<Loaded, ErrorReport> {
+) -> Result<Model, ErrorReport> {
     let started = Instant::now();
-    // The adapter is looked for before the download, so the page shows the backend while the
-    // model arrives (and a forced WebGPU without one fails before 100 MB are fetched). The
-    // embedding models run on the CPU only (their encoder is written over candle tensors).
-    let probe = match demo.task {
-        Task::TextGeneration => gpu::probe(backend).await?,
-        Task::FeatureExtraction | Task::SentenceSimilarity => {
-            Probe::Cpu("embedding models run on the CPU".into())
-        }
-    };
-    let mut adapter = None;
-    match probe {
-        Probe::Gpu(a, detail) => {
-            (ctx.emit)(Event::Backend {
-                name: "webgpu".into(),
-                threads: ctx.threads,
-                detail,
-            });
-            adapter = Some(a);
-        }
-        Probe::Cpu(why) => (ctx.emit)(cpu_backend(ctx, Some(&why))),
+    // The device is chosen before the download, so the page shows the backend while the
+    // model arrives (and a forced WebGPU without an adapter fails before 100 MB are fetched).
+    let selection = device::select(backend, gpu_fail_after)
+        .await
+        .map_err(|e| e.report())?;
+    match selection.device {
+        Device::Gpu(_) => (ctx.emit)(Event::Backend {
+            name: selection.name().into(),
+            threads: ctx.threads,
+            detail: selection.detail.clone(),
+        }),
+        Device::Cpu => (ctx.emit)(cpu_backend(ctx, Some(&selection.detail))),
     }
     let client = HubClient::builder()
         .endpoint(platform::absolute_endpoint(&demo.endpoint))
         .build()
         .map_err(|e| hub_error(&e))?;
     let mut throttle = ProgressThrottle::default();
-    let files = client
+    let cached = client
         .download(
             &demo.model,
             &ctx.cache,
@@ -218,157 +239,47 @@ async fn load(
         )
         .await
         .map_err(|e| hub_error(&e))?;
-    let file = |name: &str| -> Result<&lantern_hub::CachedFile, ErrorReport> {
-        demo.model
+    let source = Pinned {
+        files: demo
+            .model
             .files
             .iter()
-            .position(|f| f.path.as_str() == name)
-            .and_then(|i| files.get(i))
-            .ok_or_else(|| {
-                ErrorReport::new(
-                    ErrorCode::UnsupportedModel,
-                    format!("the demo's model has no {name}"),
-                )
-            })
+            .zip(cached)
+            .map(|(f, c)| (f.path.as_str().to_owned(), f.size, c))
+            .collect(),
     };
-    let loaded = match demo.task {
-        Task::TextGeneration => {
-            let gguf = file(gguf_path(&demo.model)?)?.clone();
-            let bytes = platform::read(&gguf).await.map_err(|e| hub_error(&e))?;
-            let chat = match adapter {
-                Some(adapter) => load_on_gpu(ctx, adapter, bytes, gguf, gpu_fail_after).await?,
-                None => load_on_cpu(bytes, gguf)?,
-            };
-            Loaded::Chat(Box::new(chat))
-        }
-        Task::FeatureExtraction | Task::SentenceSimilarity => {
-            let read_opt = |name: &str| {
-                let found = file(name).ok();
-                async move {
-                    match found {
-                        Some(f) => platform::read(f).await.map(Some),
-                        None => Ok(None),
-                    }
-                }
-            };
-            let config = platform::read(file("config.json")?)
-                .await
-                .map_err(|e| hub_error(&e))?;
-            let tokenizer = platform::read(file("tokenizer.json")?)
-                .await
-                .map_err(|e| hub_error(&e))?;
-            let weights = platform::read(file("model.safetensors")?)
-                .await
-                .map_err(|e| hub_error(&e))?;
-            let modules = read_opt("modules.json").await.map_err(|e| hub_error(&e))?;
-            let pooling_path = match &modules {
-                Some(m) => lantern_pipelines::embeddings::pooling_config_path(m)
-                    .map_err(embeddings_error)?,
-                None => None,
-            };
-            let pooling = match pooling_path {
-                Some(p) => read_opt(&p).await.map_err(|e| hub_error(&e))?,
-                None => None,
-            };
-            let sbert = read_opt("sentence_bert_config.json")
-                .await
-                .map_err(|e| hub_error(&e))?;
-            let embedder = Embedder::load(
-                &EmbedderFiles {
-                    config_json: &config,
-                    tokenizer_json: &tokenizer,
-                    safetensors: &weights,
-                    recipe: RecipeFiles {
-                        modules_json: modules.as_deref(),
-                        pooling_config: pooling.as_deref(),
-                        sentence_bert_config: sbert.as_deref(),
-                    },
-                },
-                &EmbedderOptions::default(),
-            )
-            .map_err(embeddings_error)?;
-            Loaded::Embeddings(Box::new(embedder))
-        }
-    };
-    let backend = match &loaded {
-        Loaded::Chat(chat) => chat.pipe.model().backend_name(),
-        Loaded::Embeddings(_) => "cpu".into(),
-    };
+    let loaded = tasks::load(
+        demo.task,
+        &source,
+        selection.device,
+        &LoadOptions::default(),
+    )
+    .await
+    .map_err(|e| e.report())?;
+    if let Some(why) = &loaded.fallback {
+        (ctx.emit)(cpu_backend(ctx, Some(why)));
+    }
     (ctx.emit)(Event::Ready {
-        backend,
+        backend: loaded.pipeline.backend_name(),
         threads: ctx.threads,
         load_ms: started.elapsed().as_secs_f64() * 1e3,
     });
-    Ok(loaded)
-}
-
-fn load_on_cpu(bytes: Vec<u8>, file: CachedFile) -> Result<Chat, ErrorReport> {
-    let pipe = TextGeneration::from_gguf(ModelBytes::new(bytes)).map_err(generation_error)?;
-    Ok(Chat {
-        pipe,
-        on_gpu: false,
-        file,
+    Ok(Model {
+        task: demo.task,
+        pipeline: loaded.pipeline,
+        source,
     })
 }
 
-/// Opens the device and uploads the model; where the model does not fit or the device fails
-/// while loading, the CPU takes over (a `GpuFallback` event says why), unless the page forced
-/// WebGPU and the adapter cannot take the model at all.
-async fn load_on_gpu(
-    ctx: &Context,
-    adapter: gpu::Adapter,
-    bytes: Vec<u8>,
-    file: CachedFile,
-    fail_after: Option<u32>,
-) -> Result<Chat, ErrorReport> {
-    let device = match adapter.open(&bytes, fail_after).await? {
-        Ok(device) => device,
-        Err(why) => {
-            (ctx.emit)(cpu_backend(ctx, Some(&why)));
-            return load_on_cpu(bytes, file);
-        }
-    };
-    match gpu::load_chat(device, bytes) {
-        Ok(pipe) => Ok(Chat {
-            pipe,
-            on_gpu: true,
-            file,
-        }),
-        Err(e) if gpu::is_device_failure(&e) => {
-            let pipe = reload_on_cpu(ctx, &file, &e, None).await?;
-            Ok(Chat {
-                pipe,
-                on_gpu: false,
-                file,
-            })
-        }
-        Err(e) => Err(generation_error(e)),
-    }
-}
-
-fn gguf_path(model: &ModelRef) -> Result<&str, ErrorReport> {
-    model
-        .files
-        .iter()
-        .map(|f| f.path.as_str())
-        .find(|p| p.ends_with(".gguf"))
-        .ok_or_else(|| {
-            ErrorReport::new(
-                ErrorCode::UnsupportedModel,
-                "a text-generation demo needs a .gguf file",
-            )
-        })
-}
-
 /// Reports a GPU failure (`GpuFallback`, then the CPU's `Backend`) and loads the model again
-/// on the CPU from the cached file: reading it again (verified, from OPFS) is cheaper than
-/// keeping a second copy of the file in wasm memory for a failure that may never come.
+/// on the CPU from the cached files: reading them again (verified, from OPFS) is cheaper than
+/// keeping a second copy of the weights in wasm memory for a failure that may never come.
 async fn reload_on_cpu(
     ctx: &Context,
-    file: &CachedFile,
-    error: &GenerationError,
+    model: &mut Model,
+    error: &PipelineError,
     request: Option<u64>,
-) -> Result<TextGeneration, ErrorReport> {
+) -> Result<(), ErrorReport> {
     let mut report = ErrorReport::new(
         ErrorCode::GpuFailed,
         format!("the GPU failed, continuing on the CPU: {error}"),
@@ -376,8 +287,35 @@ async fn reload_on_cpu(
     report.request = request;
     (ctx.emit)(Event::GpuFallback(report));
     (ctx.emit)(cpu_backend(ctx, Some("after a GPU failure")));
-    let bytes = platform::read(file).await.map_err(|e| hub_error(&e))?;
-    TextGeneration::from_gguf(ModelBytes::new(bytes)).map_err(generation_error)
+    // The GPU model goes when the CPU one is in place (its buffers are the device's; its host
+    // memory is small).
+    let loaded = tasks::load(
+        model.task,
+        &model.source,
+        Device::Cpu,
+        &LoadOptions::default(),
+    )
+    .await
+    .map_err(|e| e.report())?;
+    model.pipeline = loaded.pipeline;
+    Ok(())
+}
+
+/// A one-shot request; if the GPU fails under it, the model moves to the CPU and the request
+/// runs again there.
+async fn run_task(
+    ctx: &Context,
+    model: &mut Model,
+    input: TaskInput,
+    id: u64,
+) -> Result<TaskOutput, ErrorReport> {
+    match model.pipeline.run(input.clone()).await {
+        Err(e) if model.pipeline.on_gpu() && e.is_device_failure() => {
+            reload_on_cpu(ctx, model, &e, Some(id)).await?;
+            model.pipeline.run(input).await.map_err(|e| e.report())
+        }
+        other => other.map_err(|e| e.report()),
+    }
 }
 
 /// Where a session starts from.
@@ -391,12 +329,12 @@ enum Start {
 enum Outcome {
     Done(GenerationStats),
     /// The GPU failed; `Suspended` holds the generation so far (`None`: the prefill failed).
-    DeviceFailed(GenerationError, Option<Box<Suspended>>),
+    DeviceFailed(PipelineError, Option<Box<Suspended>>),
 }
 
 async fn generate(
     ctx: &Context,
-    chat: &mut Chat,
+    model: &mut Model,
     id: u64,
     messages: Vec<ChatMessage>,
     params: &SamplingParams,
@@ -405,17 +343,19 @@ async fn generate(
     let prompt = Prompt::Chat(messages);
     let mut start = Start::Prompt(prompt.clone());
     loop {
-        match run_session(ctx, chat, start, params, id, cancel).await? {
+        let on_gpu = model.pipeline.on_gpu();
+        let Some(chat) = model.pipeline.text_generation() else {
+            return Err(not_loaded("a chat model"));
+        };
+        match run_session(ctx, chat, on_gpu, start, params, id, cancel).await? {
             Outcome::Done(stats) => {
                 (ctx.emit)(Event::Done { id, stats });
                 return Ok(());
             }
             Outcome::DeviceFailed(error, suspended) => {
-                // The GPU model goes when the CPU one is in place (its buffers are the
-                // device's; its host memory is small). The conversation is not lost: the
-                // pipeline on the CPU runs the prompt and every token generated so far again.
-                chat.pipe = reload_on_cpu(ctx, &chat.file, &error, Some(id)).await?;
-                chat.on_gpu = false;
+                // The conversation is not lost: the pipeline on the CPU runs the prompt and
+                // every token generated so far again.
+                reload_on_cpu(ctx, model, &error, Some(id)).await?;
                 start = match suspended {
                     Some(s) => Start::Resume(s),
                     None => Start::Prompt(prompt.clone()),
@@ -429,35 +369,35 @@ async fn generate(
 /// generation so far) instead of becoming an error.
 async fn run_session(
     ctx: &Context,
-    chat: &mut Chat,
+    chat: &mut TextGeneration,
+    on_gpu: bool,
     start: Start,
     params: &SamplingParams,
     id: u64,
     cancel: &CancelToken,
 ) -> Result<Outcome, ErrorReport> {
-    let on_gpu = chat.on_gpu;
-    let failed = |e: &GenerationError| on_gpu && gpu::is_device_failure(e);
+    let failed = |e: &PipelineError| on_gpu && e.is_device_failure();
     let session = match start {
-        Start::Prompt(prompt) => chat.pipe.start_async(&prompt, params).await,
-        Start::Resume(suspended) => chat.pipe.resume_async(*suspended).await,
+        Start::Prompt(prompt) => chat.start_async(&prompt, params).await,
+        Start::Resume(suspended) => chat.resume_async(*suspended).await,
     };
-    let mut session = match session {
+    let mut session = match session.map_err(PipelineError::from) {
         Ok(s) => s,
         Err(e) if failed(&e) => return Ok(Outcome::DeviceFailed(e, None)),
-        Err(e) => return Err(generation_error(e)),
+        Err(e) => return Err(e.report()),
     };
     loop {
         if cancel.is_cancelled() {
             session.cancel();
         }
-        match session.step_async().await {
+        match session.step_async().await.map_err(PipelineError::from) {
             Ok(Some(text)) if !text.is_empty() => (ctx.emit)(Event::Token { id, text }),
             Ok(Some(_)) => {}
             Ok(None) => break,
             Err(e) if failed(&e) => {
                 return Ok(Outcome::DeviceFailed(e, Some(Box::new(session.suspend()))));
             }
-            Err(e) => return Err(generation_error(e)),
+            Err(e) => return Err(e.report()),
         }
         // Lets the host deliver a `Cancel` between two steps (a Web Worker only reads its
         // messages when the wasm yields).
@@ -514,33 +454,4 @@ pub(crate) fn hub_error(e: &HubError) -> ErrorReport {
         _ => ErrorCode::Network,
     };
     ErrorReport::new(code, e.to_string())
-}
-
-fn generation_error(e: GenerationError) -> ErrorReport {
-    let code = match &e {
-        GenerationError::ContextOverflow { .. } => ErrorCode::ContextOverflow,
-        GenerationError::EmptyPrompt => ErrorCode::InvalidInput,
-        _ => match e.code() {
-            // The file is not a model we can run: wrong format, damaged, or unsupported.
-            "bad_magic"
-            | "unsupported_version"
-            | "truncated"
-            | "limit_exceeded"
-            | "malformed"
-            | "missing_metadata"
-            | "metadata_type"
-            | "unsupported_architecture"
-            | "unsupported_tensor_type"
-            | "missing_tensor"
-            | "tensor_shape"
-            | "invalid_config" => ErrorCode::UnsupportedModel,
-            "context_overflow" => ErrorCode::ContextOverflow,
-            _ => ErrorCode::Internal,
-        },
-    };
-    ErrorReport::new(code, e.to_string())
-}
-
-fn embeddings_error(e: EmbeddingsError) -> ErrorReport {
-    ErrorReport::new(ErrorCode::InvalidInput, e.to_string())
 }

@@ -14,12 +14,6 @@
 //! ```
 
 mod engine;
-// The WebGPU backend, or its stand-in where the build has none (cargo feature `gpu`).
-#[cfg(feature = "gpu")]
-mod gpu;
-#[cfg(not(feature = "gpu"))]
-#[path = "no_gpu.rs"]
-mod gpu;
 
 pub use engine::{Cancels, LOAD_ID};
 

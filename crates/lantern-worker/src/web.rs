@@ -1,7 +1,7 @@
 //! The worker in a browser: a module Web Worker started by `static/worker.js`.
 
-use js_sys::{Function, Promise};
-use lantern_core::protocol::{CacheEntry, ErrorCode, ErrorReport, Event, Request};
+use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Reflect, Uint8Array};
+use lantern_core::protocol::{CacheEntry, ErrorCode, ErrorReport, Event, Request, wire};
 use lantern_hub::{CachedFile, HubError, OpfsCache};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -20,18 +20,22 @@ pub fn start(threads: usize) -> Result<Function, JsValue> {
 
     let post = scope.clone();
     let emit = move |event: Event| {
-        if let Ok(text) = serde_json::to_string(&event) {
+        if let Ok(wire) = wire::encode(&event) {
             // Fails only if the page is gone.
-            let _ = post.post_message(&text.into());
+            let _ = post_wire(&post, wire);
         }
     };
     let on_message_emit = emit.clone();
     let handler_cancels = cancels.clone();
     let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-        let Some(text) = e.data().as_string() else {
+        let Some((text, attachments)) = unwrap_message(&e.data()) else {
+            on_message_emit(Event::Error(ErrorReport::new(
+                ErrorCode::InvalidInput,
+                "unreadable request: neither JSON text nor {message, buffers}",
+            )));
             return;
         };
-        match serde_json::from_str::<Request>(&text) {
+        match wire::decode::<Request>(&text, attachments) {
             // A cancel must not wait behind the request it cancels.
             Ok(Request::Cancel { id }) => handler_cancels.cancel(id),
             Ok(request) => {
@@ -55,6 +59,40 @@ pub fn start(threads: usize) -> Result<Function, JsValue> {
     };
     wasm_bindgen_futures::spawn_local(engine::run(rx, cancels, ctx));
     Ok(function)
+}
+
+/// A message as the page posts it: JSON text alone, or `{message, buffers}` where `buffers`
+/// are the message's attachments (transferred `ArrayBuffer`s, copied here into wasm memory,
+/// where the pipelines read them).
+fn unwrap_message(data: &JsValue) -> Option<(String, Vec<Vec<u8>>)> {
+    if let Some(text) = data.as_string() {
+        return Some((text, Vec::new()));
+    }
+    let text = Reflect::get(data, &"message".into()).ok()?.as_string()?;
+    let buffers = Reflect::get(data, &"buffers".into()).ok()?;
+    let mut attachments = Vec::new();
+    if !buffers.is_undefined() {
+        for buffer in buffers.dyn_into::<Array>().ok()?.iter() {
+            let buffer: ArrayBuffer = buffer.dyn_into().ok()?;
+            attachments.push(Uint8Array::new(&buffer).to_vec());
+        }
+    }
+    Some((text, attachments))
+}
+
+/// Posts a message: its JSON text, or `{message, buffers}` with the buffers transferred.
+fn post_wire(scope: &DedicatedWorkerGlobalScope, wire: wire::Wire) -> Result<(), JsValue> {
+    if wire.attachments.is_empty() {
+        return scope.post_message(&wire.json.into());
+    }
+    let buffers = Array::new();
+    for bytes in &wire.attachments {
+        buffers.push(&Uint8Array::from(bytes.as_slice()).buffer());
+    }
+    let message = Object::new();
+    Reflect::set(&message, &"message".into(), &wire.json.into())?;
+    Reflect::set(&message, &"buffers".into(), &buffers)?;
+    scope.post_message_with_transfer(&message, &buffers)
 }
 
 pub(crate) async fn read(file: &CachedFile) -> Result<Vec<u8>, HubError> {

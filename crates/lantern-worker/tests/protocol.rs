@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use lantern_core::protocol::{BackendChoice, ErrorCode, Event, Request};
+use lantern_core::protocol::{
+    BackendChoice, Binary, ErrorCode, Event, Request, TaskInput, TaskOutput, wire,
+};
 use lantern_core::{ChatMessage, DemoConfig, ModelRef, Role, SamplingParams, Task};
 use lantern_hub::{HfCache, HubClient};
 use lantern_mirror::testing::{EMBEDDING_REPO, GGUF_FILE, GGUF_REPO, start_fixture_mirror};
@@ -179,6 +181,42 @@ async fn chat_streams_the_same_answer_as_the_pipeline_and_cancels() {
     assert!(reused, "{events:?}");
 }
 
+#[test]
+fn ping_echoes_the_size_and_checksum_of_its_binary_payload() {
+    let cache_dir = tempfile::tempdir().unwrap();
+    let worker = NativeWorker::spawn(HfCache::new(cache_dir.path()), 1);
+    next(&worker);
+    let payload: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    // Through the wire form the browser uses: JSON beside one attachment.
+    let wire = wire::encode(&Request::Ping {
+        id: 9,
+        payload: Binary::Bytes(payload.clone()),
+    })
+    .unwrap();
+    assert!(wire.json.len() < 100, "{}", wire.json);
+    worker.send(wire::decode(&wire.json, wire.attachments).unwrap());
+    assert_eq!(
+        next(&worker),
+        Event::Pong {
+            id: 9,
+            bytes: payload.len() as u64,
+            checksum: wire::fnv1a(&payload),
+        }
+    );
+    // An attachment that never came is a typed error for that request.
+    worker.send(Request::Ping {
+        id: 10,
+        payload: Binary::Attached(0),
+    });
+    let Event::Error(report) = next(&worker) else {
+        panic!("expected an error")
+    };
+    assert_eq!(
+        (report.code, report.request),
+        (ErrorCode::InvalidInput, Some(10))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn embeddings_and_typed_errors() {
     let mirror = start_fixture_mirror();
@@ -187,9 +225,11 @@ async fn embeddings_and_typed_errors() {
     next(&worker);
 
     // Nothing loaded yet.
-    worker.send(Request::Embed {
+    worker.send(Request::Run {
         id: 1,
-        sentences: vec!["hi".into()],
+        input: TaskInput::Embeddings {
+            sentences: vec!["hi".into()],
+        },
     });
     let Event::Error(report) = next(&worker) else {
         panic!("expected an error")
@@ -240,11 +280,17 @@ async fn embeddings_and_typed_errors() {
         matches!(events.last(), Some(Event::Ready { .. })),
         "{events:?}"
     );
-    worker.send(Request::Embed {
+    worker.send(Request::Run {
         id: 2,
-        sentences: vec!["A man is eating food.".into(), "Someone eats.".into()],
+        input: TaskInput::Embeddings {
+            sentences: vec!["A man is eating food.".into(), "Someone eats.".into()],
+        },
     });
-    let Event::Embeddings { id, vectors, dim } = next(&worker) else {
+    let Event::Output {
+        id,
+        output: TaskOutput::Embeddings { vectors, dim },
+    } = next(&worker)
+    else {
         panic!("expected embeddings")
     };
     assert_eq!((id, dim, vectors.len()), (2, 384, 2));

@@ -63,10 +63,11 @@ pub fn Demo() -> impl IntoView {
             <status::LoadControls size=size />
         </section>
         <status::ErrorPanel />
-        {if task == Task::TextGeneration {
-            view! { <chat::Chat /> }.into_any()
-        } else {
-            view! { <embeddings::Embeddings /> }.into_any()
+        {match task {
+            Task::TextGeneration => view! { <chat::Chat /> }.into_any(),
+            Task::FeatureExtraction | Task::SentenceSimilarity => {
+                view! { <embeddings::Embeddings /> }.into_any()
+            }
         }}
         <cache::CachePanel />
     }

@@ -12,11 +12,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lantern_core::{ChatDefaults, DemoConfig, ModelRef, RepoFile, RepoRef, Task};
-use lantern_hub::{CancelToken, HubClient, NetworkMode, Progress};
+use lantern_core::{ChatDefaults, DemoConfig, ModelRef, RepoRef};
+use lantern_hub::{CancelToken, HubClient, Progress};
+use lantern_pipelines::tasks::{self, Wanted};
 
 use crate::args::{BuildArgs, HubArgs};
 use crate::cmd::fetch;
+use crate::hub_source::HubSource;
 use crate::manifest::DemoManifest;
 use crate::space::{self, BUNDLE_DIR};
 use crate::wasm_limit::{self, human_bytes};
@@ -70,21 +72,20 @@ pub async fn run(args: BuildArgs) -> anyhow::Result<()> {
         revision: listed.commit.parse()?,
         ..repo.clone()
     };
-    let wanted = files_for(&manifest, task, &listed, &client, &at_commit, &hub).await?;
-    let model = select(&listed, &wanted)?;
-    if task == Task::TextGeneration {
-        let ggufs: Vec<&RepoFile> = model
-            .files
-            .iter()
-            .filter(|f| f.path.as_str().ends_with(".gguf"))
-            .collect();
-        if ggufs.len() != 1 {
-            bail!(
-                "a text-generation demo runs one .gguf file; [model] files names {}",
-                ggufs.len()
-            );
-        }
-    }
+    // The task decides which files it reads (checking the manifest's list, if any). The
+    // manifest's names are checked against the repository first, so a missing one is refused
+    // with the list of what the repository has.
+    select(&listed, &manifest.model.files)?;
+    let source = HubSource {
+        client: &client,
+        repo: at_commit,
+        cache: fetch::cache(&hub),
+        listed: &listed,
+    };
+    let choice = tasks::files_for(task, &source, Wanted::Pinned(&manifest.model.files))
+        .await
+        .map_err(|e| anyhow::anyhow!("{repo}: {e}"))?;
+    let model = select(&listed, &choice.files)?;
     wasm_limit::check(&model)?;
 
     let demo = DemoConfig {
@@ -181,73 +182,6 @@ fn redact(endpoint: &str) -> String {
     format!("{scheme}://{rest}")
 }
 
-/// The files a task needs: the manifest's list, or for embeddings what the pipeline reads
-/// (found from the repository's `modules.json`).
-async fn files_for(
-    manifest: &DemoManifest,
-    task: Task,
-    listed: &ModelRef,
-    client: &HubClient,
-    at_commit: &RepoRef,
-    hub: &HubArgs,
-) -> anyhow::Result<Vec<String>> {
-    if !manifest.model.files.is_empty() {
-        return Ok(manifest.model.files.clone());
-    }
-    match task {
-        Task::TextGeneration => {
-            let ggufs: Vec<&str> = listed
-                .files
-                .iter()
-                .map(|f| f.path.as_str())
-                .filter(|p| p.ends_with(".gguf"))
-                .collect();
-            bail!(
-                "a text-generation demo must name its .gguf file in [model] files ({} has: {}); \
-                 `lantern new` picks one for you",
-                listed.repo,
-                if ggufs.is_empty() {
-                    "none".to_owned()
-                } else {
-                    ggufs.join(", ")
-                }
-            )
-        }
-        Task::FeatureExtraction | Task::SentenceSimilarity => {
-            let modules = if listed.file("modules.json").is_some() {
-                let snap = client
-                    .snapshot(
-                        at_commit,
-                        &["modules.json"],
-                        &fetch::cache(hub),
-                        NetworkMode::Online,
-                        &mut |_| {},
-                        &CancelToken::new(),
-                    )
-                    .await?;
-                let path = snap
-                    .files
-                    .first()
-                    .context("the snapshot holds no modules.json")?;
-                Some(std::fs::read(path)?)
-            } else {
-                None
-            };
-            let mut files = lantern_pipelines::embeddings::files_to_fetch(modules.as_deref())?;
-            if modules.is_some() {
-                files.push("modules.json".into());
-            }
-            // Optional recipe files are dropped when absent; the required ones stay, so a
-            // repository without them is refused by `select` with the list of what it has.
-            files.retain(|f| {
-                listed.file(f).is_some()
-                    || ["config.json", "tokenizer.json", "model.safetensors"].contains(&f.as_str())
-            });
-            Ok(files)
-        }
-    }
-}
-
 /// The pinned model restricted to `wanted`; a file the repository does not have is refused
 /// with the list of what it does have.
 fn select(listed: &ModelRef, wanted: &[String]) -> anyhow::Result<ModelRef> {
@@ -338,7 +272,7 @@ fn quantization(model: &ModelRef) -> Option<String> {
     model.files.iter().find_map(|f| {
         let name = f.path.file_name();
         if let Some(stem) = name.strip_suffix(".gguf") {
-            crate::gguf_choice::quant_of(stem)
+            lantern_pipelines::text_generation::quant_of(stem)
         } else if name.ends_with(".safetensors") {
             Some("safetensors".into())
         } else {

@@ -6,19 +6,17 @@
 //! The manifest written is checked by the same parser `lantern build` uses.
 
 use anyhow::{Context as _, bail};
-use lantern_core::{RepoFile, RepoRef, Task};
+use lantern_core::{RepoRef, Task};
 use lantern_hub::{CancelToken, NetworkMode};
+use lantern_pipelines::source::listing_paths;
+use lantern_pipelines::tasks::{self, CardHints, Wanted};
 
 use crate::args::NewArgs;
 use crate::cmd::fetch;
-use crate::gguf_choice;
+use crate::hub_source::HubSource;
 use crate::manifest::DemoManifest;
 use crate::model_card::ModelCard;
 use crate::space::HUB_LICENSES;
-use crate::wasm_limit::human_bytes;
-
-/// What the embeddings pipeline cannot run without (`lantern_pipelines::embeddings`).
-const EMBEDDING_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 
 pub async fn run(args: NewArgs) -> anyhow::Result<()> {
     let manifest_path = args.dir.join("demo.toml");
@@ -48,9 +46,17 @@ pub async fn run(args: NewArgs) -> anyhow::Result<()> {
             ModelCard::default()
         }
     };
+    let hints = CardHints {
+        pipeline_tag: card.pipeline_tag.clone(),
+        library_name: card.library_name.clone(),
+        tags: card.tags.clone(),
+    };
+    let paths = listing_paths(&listed.files);
     let (task, why) = match wanted_task {
         Some(t) => (t, "--task".to_owned()),
-        None => choose_task(&repo, &card, &listed.files)?,
+        None => tasks::detect(&hints, &paths).map_err(|e| {
+            anyhow::anyhow!("{repo}: {e} (pass --task to override: {})", Task::names())
+        })?,
     };
     if let (Some(_), Some(tag)) = (wanted_task, &card.pipeline_tag)
         && tag != task.as_str()
@@ -59,30 +65,30 @@ pub async fn run(args: NewArgs) -> anyhow::Result<()> {
     }
     eprintln!("task: {task} ({why})");
 
-    let files = match task {
-        Task::TextGeneration => vec![gguf_file(&repo, &listed.files, args.file.as_deref())?],
-        Task::FeatureExtraction | Task::SentenceSimilarity => {
-            if let Some(f) = &args.file {
-                bail!(
-                    "--file {f:?}: an embeddings demo takes the files its pipeline reads \
-                     (config.json, tokenizer.json, model.safetensors, and the sentence-transformers \
-                     recipe); --file picks the .gguf of a text-generation demo"
-                );
-            }
-            let missing: Vec<&str> = EMBEDDING_FILES
-                .into_iter()
-                .filter(|f| listed.file(f).is_none())
-                .collect();
-            if !missing.is_empty() {
-                bail!(
-                    "{repo} has no {}: Lantern's embeddings run BERT-family encoders from \
-                     safetensors with a tokenizer.json",
-                    missing.join(", ")
-                );
-            }
-            // `lantern build` reads modules.json and pins exactly what the pipeline reads.
-            Vec::new()
-        }
+    let at_commit = RepoRef {
+        revision: listed.commit.parse()?,
+        ..repo.clone()
+    };
+    let source = HubSource {
+        client: &client,
+        repo: at_commit,
+        cache: fetch::cache(&args.hub),
+        listed: &listed,
+    };
+    let wanted = match &args.file {
+        Some(f) => Wanted::Pick(f),
+        None => Wanted::Choose,
+    };
+    let choice = tasks::files_for(task, &source, wanted)
+        .await
+        .map_err(|e| anyhow::anyhow!("{repo}: {e}"))?;
+    eprint!("{}", choice.report);
+    // A pick is the author's to change in the manifest; otherwise `lantern build` pins what
+    // the task reads.
+    let files = if choice.picked {
+        choice.files
+    } else {
+        Vec::new()
     };
 
     let license = card.license.as_deref().and_then(|l| {
@@ -168,91 +174,6 @@ async fn read_card(client: &lantern_hub::HubClient, repo: &RepoRef, args: &NewAr
     }
 }
 
-/// The task a demo of this repository should have, and why.
-fn choose_task(
-    repo: &RepoRef,
-    card: &ModelCard,
-    files: &[RepoFile],
-) -> anyhow::Result<(Task, String)> {
-    let has_gguf = files
-        .iter()
-        .any(|f| f.path.as_str().to_ascii_lowercase().ends_with(".gguf"));
-    if let Some(tag) = &card.pipeline_tag {
-        return match tag.as_str() {
-            "text-generation" | "conversational" | "text2text-generation" if has_gguf => Ok((
-                Task::TextGeneration,
-                format!("the model card's pipeline_tag is {tag}"),
-            )),
-            "text-generation" | "conversational" | "text2text-generation" => bail!(
-                "{repo} is a {tag} model without .gguf files; Lantern runs text generation from \
-                 GGUF (look for a GGUF version of it, usually a repository named …-GGUF)"
-            ),
-            other => match other.parse::<Task>() {
-                Ok(task) => Ok((task, format!("the model card's pipeline_tag is {tag}"))),
-                Err(_) => bail!(
-                    "{repo} is a {tag} model (its card's pipeline_tag); Lantern runs \
-                     text-generation, feature-extraction and sentence-similarity \
-                     (pass --task to override)"
-                ),
-            },
-        };
-    }
-    let sentence_transformers = card.library_name.as_deref() == Some("sentence-transformers")
-        || card.tags.iter().any(|t| t == "sentence-transformers")
-        || files.iter().any(|f| f.path.as_str() == "modules.json");
-    if sentence_transformers {
-        return Ok((
-            Task::SentenceSimilarity,
-            "a sentence-transformers model, and its card has no pipeline_tag".into(),
-        ));
-    }
-    if has_gguf {
-        return Ok((
-            Task::TextGeneration,
-            "the repository holds .gguf files, and no card says otherwise".into(),
-        ));
-    }
-    bail!(
-        "cannot tell which task {repo} is for: its model card has no pipeline_tag and it holds \
-         no .gguf or sentence-transformers files; pass --task \
-         (text-generation, feature-extraction, sentence-similarity)"
-    )
-}
-
-/// The `.gguf` file of a text-generation demo: `--file`, checked, or the default pick.
-fn gguf_file(repo: &RepoRef, files: &[RepoFile], wanted: Option<&str>) -> anyhow::Result<String> {
-    let Some(choice) = gguf_choice::choose(files) else {
-        bail!(
-            "{repo} has no .gguf file; Lantern runs text generation from GGUF \
-             (look for a GGUF version of the model)"
-        );
-    };
-    eprint!("GGUF files in {repo}:\n{}", choice.table());
-    if let Some(wanted) = wanted {
-        let Some(file) = choice.files.iter().find(|g| g.path == wanted) else {
-            bail!("{repo} has no file {wanted:?} (its .gguf files are listed above)");
-        };
-        if let Some(why) = file.unusable {
-            bail!("{wanted} cannot run in the browser: {why}");
-        }
-        eprintln!("using {wanted} (--file)");
-        return Ok(wanted.to_owned());
-    }
-    let Some(picked) = choice.picked() else {
-        bail!(
-            "none of {repo}'s .gguf files can run in the browser ({}); pass --file to insist",
-            choice.why
-        );
-    };
-    eprintln!(
-        "picked {} ({}): {}; --file chooses another",
-        picked.path,
-        human_bytes(picked.size),
-        choice.why
-    );
-    Ok(picked.path.clone())
-}
-
 struct Scaffold<'a> {
     repo: &'a RepoRef,
     task: Task,
@@ -320,7 +241,7 @@ fn manifest_text(s: &Scaffold<'_>) -> String {
     ));
     if s.files.is_empty() {
         out.push_str(
-            "# files: empty means what the embeddings pipeline reads (from modules.json).\n",
+            "# files: empty means what the task reads (for embeddings, from modules.json).\n",
         );
     } else {
         let list: Vec<String> = s.files.iter().map(|f| toml_str(f)).collect();
@@ -362,18 +283,6 @@ fn toml_str(s: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use lantern_core::ContentHash;
-
-    fn files(names: &[&str]) -> Vec<RepoFile> {
-        names
-            .iter()
-            .map(|p| RepoFile {
-                path: p.parse().unwrap(),
-                size: 1000,
-                hash: ContentHash::from_hex(&"a".repeat(64)).unwrap(),
-            })
-            .collect()
-    }
 
     fn card(tag: Option<&str>, library: Option<&str>) -> ModelCard {
         ModelCard {
@@ -384,49 +293,9 @@ mod tests {
     }
 
     #[test]
-    fn the_task_comes_from_the_card_then_the_files() {
-        let repo: RepoRef = "org/m".parse().unwrap();
-        let gguf = files(&["m.Q4_0.gguf"]);
-        let st = files(&["config.json", "modules.json", "model.safetensors"]);
-        let task = |c: &ModelCard, f: &[RepoFile]| choose_task(&repo, c, f).map(|(t, _)| t);
-        assert_eq!(
-            task(&card(Some("text-generation"), None), &gguf).unwrap(),
-            Task::TextGeneration
-        );
-        assert_eq!(
-            task(
-                &card(Some("feature-extraction"), Some("sentence-transformers")),
-                &st
-            )
-            .unwrap(),
-            Task::FeatureExtraction
-        );
-        assert_eq!(
-            task(&card(None, Some("sentence-transformers")), &st).unwrap(),
-            Task::SentenceSimilarity
-        );
-        assert_eq!(
-            task(&card(None, None), &gguf).unwrap(),
-            Task::TextGeneration
-        );
-        let err = task(&card(Some("text-generation"), None), &st)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("GGUF"), "{err}");
-        let err = task(&card(Some("image-classification"), None), &st)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("image-classification") && err.contains("--task"),
-            "{err}"
-        );
-        assert!(task(&card(None, None), &files(&["weights.bin"])).is_err());
-    }
-
-    #[test]
     fn scaffolds_parse_and_escape() {
         let repo: RepoRef = "org/m-GGUF@v1".parse().unwrap();
-        for task in [Task::TextGeneration, Task::SentenceSimilarity] {
+        for task in Task::ALL {
             let files = if task == Task::TextGeneration {
                 vec!["m.Q4_0.gguf".to_owned()]
             } else {

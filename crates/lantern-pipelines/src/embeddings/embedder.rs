@@ -6,7 +6,7 @@ use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStr
 
 use super::error::{EmbeddingsError, Result};
 use super::pooling::{normalize, pool};
-use super::recipe::{Recipe, RecipeFiles, pooling_config_path};
+use super::recipe::{Recipe, RecipeFiles};
 use super::similarity::{Hit, rank, similarity_matrix};
 
 /// The files of an embedding model, as bytes (read from disk natively, from OPFS in the
@@ -35,21 +35,6 @@ impl Default for EmbedderOptions {
             batch_size: 32,
         }
     }
-}
-
-/// The repository files an [`Embedder`] reads, given `modules.json` if the repository has one
-/// (fetch that first; without it, `config.json`, `tokenizer.json` and `model.safetensors`).
-pub fn files_to_fetch(modules_json: Option<&[u8]>) -> Result<Vec<String>> {
-    let mut files: Vec<String> = ["config.json", "tokenizer.json", "model.safetensors"]
-        .map(String::from)
-        .into();
-    if let Some(m) = modules_json {
-        files.push("sentence_bert_config.json".into());
-        if let Some(p) = pooling_config_path(m)? {
-            files.push(p);
-        }
-    }
-    Ok(files)
 }
 
 /// A loaded embedding model.

@@ -3,7 +3,7 @@
 //! semantic search (documents ranked against a query).
 //!
 //! ```no_run
-//! # fn demo(dir: &std::path::Path) -> Result<(), lantern_pipelines::embeddings::EmbeddingsError> {
+//! # fn demo(dir: &std::path::Path) -> Result<(), lantern_pipelines::PipelineError> {
 //! use lantern_pipelines::embeddings::{Embedder, EmbedderOptions};
 //!
 //! let embedder = Embedder::from_dir(dir, &EmbedderOptions::default())?;
@@ -21,10 +21,12 @@ mod native;
 mod pooling;
 mod recipe;
 mod similarity;
+mod task;
 
-pub use embedder::{Embedder, EmbedderFiles, EmbedderOptions, files_to_fetch};
+pub use embedder::{Embedder, EmbedderFiles, EmbedderOptions};
 pub use error::{EmbeddingsError, Result};
 pub use lantern_models::bert::Quantization;
 pub use pooling::{normalize, pool};
 pub use recipe::{Pooling, Recipe, RecipeFiles, pooling_config_path};
 pub use similarity::{Hit, cosine, rank, similarity_matrix};
+pub use task::{REQUIRED, files, load};

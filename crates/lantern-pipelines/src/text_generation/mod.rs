@@ -15,18 +15,187 @@
 //! A generation is a [`Session`] stepped one token at a time, so a caller (the browser worker)
 //! can yield between steps, show each chunk, and cancel.
 
+mod gguf_choice;
 mod sampling;
 mod stop;
 
+use std::cell::RefCell;
+
 use lantern_core::{ChatMessage, SamplingParams, protocol::GenerationStats};
-use lantern_models::{CausalLm, Logits, ModelBytes, ModelError, load_causal_lm};
+use lantern_models::gguf::GgufFile;
+use lantern_models::ops::Backend;
+use lantern_models::{CausalLm, Logits, ModelBytes, ModelError, load_causal_lm, load_causal_lm_on};
 use web_time::Instant;
+
+pub use gguf_choice::{
+    Choice as GgufChoice, GgufFile as GgufListing, choose as choose_gguf, quant_of,
+};
 
 pub use sampling::{REPEAT_LAST_N, Rng, Sampler, argmax};
 pub use stop::StopFilter;
 
 use crate::chat_template::{ChatTemplate, TemplateError};
-use crate::tokenizer::{DecoderState, StreamDecoder, Tokenizer, TokenizerError};
+use crate::device::{Device, Loaded, Loader, load_on};
+use crate::error::PipelineError;
+use crate::source::{FileSource, SourceError};
+use crate::tasks::{FileChoice, Wanted};
+use crate::tokenizer::{DecoderState, Tokenizer, TokenizerError};
+
+/// The file a text-generation model is read from: one `.gguf` of the repository — the one the
+/// author picked or pinned, checked, or the default pick ([`choose_gguf`]: Q4_K_M, then
+/// Q4_1/Q4_0, then the smallest that runs). The report lists every `.gguf` file with its size
+/// and why it can or cannot be used.
+pub fn files(paths: &[(String, u64)], wanted: Wanted<'_>) -> Result<FileChoice, PipelineError> {
+    let ggufs = |files: &[String]| -> Vec<String> {
+        files
+            .iter()
+            .filter(|f| f.to_ascii_lowercase().ends_with(".gguf"))
+            .cloned()
+            .collect()
+    };
+    let requested = match wanted {
+        Wanted::Choose => None,
+        Wanted::Pick(file) => Some(file.to_owned()),
+        Wanted::Pinned(files) => match ggufs(files).as_slice() {
+            [one] => Some(one.clone()),
+            [] => {
+                let have = ggufs(&paths.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>());
+                return Err(PipelineError::UnsupportedModel(format!(
+                    "a text-generation demo must name its .gguf file in [model] files (the \
+                     repository has: {}); `lantern new` picks one for you",
+                    if have.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        have.join(", ")
+                    }
+                )));
+            }
+            many => {
+                return Err(PipelineError::UnsupportedModel(format!(
+                    "a text-generation demo runs one .gguf file; [model] files names {}",
+                    many.len()
+                )));
+            }
+        },
+    };
+    let requested = requested.as_deref();
+    let Some(choice) = choose_gguf(paths) else {
+        return Err(PipelineError::UnsupportedModel(
+            "the repository has no .gguf file; Lantern runs text generation from GGUF \
+             (look for a GGUF version of the model, usually a repository named …-GGUF)"
+                .into(),
+        ));
+    };
+    let mut report = format!("GGUF files:\n{}", choice.table());
+    let file = match requested {
+        Some(wanted) => {
+            let Some(file) = choice.files.iter().find(|g| g.path == wanted) else {
+                return Err(PipelineError::UnsupportedModel(format!(
+                    "the repository has no .gguf file {wanted:?} (its .gguf files: {})",
+                    choice
+                        .files
+                        .iter()
+                        .map(|g| g.path.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            };
+            if let Some(why) = file.unusable {
+                return Err(PipelineError::UnsupportedModel(format!(
+                    "{wanted} cannot run in the browser: {why}"
+                )));
+            }
+            report.push_str(&format!("using {wanted} (asked for)\n"));
+            wanted.to_owned()
+        }
+        None => {
+            let Some(picked) = choice.picked() else {
+                return Err(PipelineError::UnsupportedModel(format!(
+                    "none of the repository's .gguf files can run in the browser ({}); \
+                     name one to insist",
+                    choice.why
+                )));
+            };
+            report.push_str(&format!(
+                "picked {} ({}): {}\n",
+                picked.path,
+                crate::limits::human_bytes(picked.size),
+                choice.why
+            ));
+            picked.path.clone()
+        }
+    };
+    Ok(FileChoice {
+        files: vec![file],
+        report,
+        picked: true,
+    })
+}
+
+/// Loads the chat model from the source's `.gguf` file onto `device` (the CPU when the GPU
+/// cannot take it; [`Loaded::fallback`] says why).
+pub async fn load<S: FileSource>(
+    source: &S,
+    device: Device,
+) -> Result<Loaded<TextGeneration>, PipelineError> {
+    let path = source
+        .paths()
+        .into_iter()
+        .map(|(p, _)| p)
+        .find(|p| p.to_ascii_lowercase().ends_with(".gguf"))
+        .ok_or_else(|| {
+            PipelineError::UnsupportedModel("a text-generation model needs a .gguf file".into())
+        })?;
+    let bytes = source.read(&path).await?;
+    let largest = largest_buffer(&bytes);
+    let loader = GgufLoader {
+        source,
+        path,
+        first: RefCell::new(Some(bytes)),
+    };
+    load_on(device, largest, &loader).await
+}
+
+/// The largest buffer the model asks a GPU for at once: the KV cache of one layer at the full
+/// context (weights larger than a binding are split by rows, so they fit any adapter).
+/// Anything this misses (an activation of a very long prompt) is a device error at run time,
+/// which falls back like a lost device. A file that does not parse is left to the loader,
+/// which reports it properly.
+fn largest_buffer(gguf: &[u8]) -> u64 {
+    let Ok(file) = GgufFile::parse(gguf) else {
+        return 0;
+    };
+    let Ok(c) = lantern_models::llama::Config::from_metadata(&file.metadata) else {
+        return 0;
+    };
+    (c.kv_heads * c.head_dim * 4) as u64 * c.context_length as u64
+}
+
+/// Reads the GGUF (the first time from the bytes already read for [`largest_buffer`]) and
+/// loads it onto a backend.
+struct GgufLoader<'s, S> {
+    source: &'s S,
+    path: String,
+    first: RefCell<Option<Vec<u8>>>,
+}
+
+impl<S: FileSource> Loader for GgufLoader<'_, S> {
+    type Output = TextGeneration;
+
+    async fn load<B: Backend>(&self, backend: B) -> Result<TextGeneration, PipelineError> {
+        let first = self.first.borrow_mut().take();
+        let bytes = match first {
+            Some(bytes) => bytes,
+            None => self
+                .source
+                .read(&self.path)
+                .await
+                .map_err(|e: SourceError| PipelineError::Source(e))?,
+        };
+        let model = load_causal_lm_on(backend, ModelBytes::new(bytes))?;
+        Ok(TextGeneration::from_model(model)?)
+    }
+}
 
 /// Errors of text generation.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -269,19 +438,21 @@ impl TextGeneration {
     /// through this pipeline's model, then generation goes on with the same sampler, stop
     /// filter and text decoder, as if nothing had happened.
     pub async fn resume_async(&mut self, s: Suspended) -> Result<Session<'_>> {
+        let mut state = s.0;
         self.clear_cache();
         let started = Instant::now();
-        let next = if s.greedy {
-            Next::Token(self.model.forward_argmax_async(&s.history, 0).await?)
+        let next = if state.greedy {
+            Next::Token(self.model.forward_argmax_async(&state.history, 0).await?)
         } else {
             Next::Logits(
                 self.model
-                    .forward_async(&s.history, 0, Logits::Last)
+                    .forward_async(&state.history, 0, Logits::Last)
                     .await?,
             )
         };
-        let prefill_ms = s.prefill_ms + started.elapsed().as_secs_f64() * 1e3;
-        self.cached.clone_from(&s.history);
+        state.prefill_ms += started.elapsed().as_secs_f64() * 1e3;
+        state.prefilled += state.history.len();
+        self.cached.clone_from(&state.history);
         let TextGeneration {
             model,
             tokenizer,
@@ -291,23 +462,9 @@ impl TextGeneration {
         Ok(Session {
             model: model.as_mut(),
             tokenizer,
-            decoder: tokenizer.resume_stream(s.decoder),
-            stop: s.stop,
-            sampler: s.sampler,
-            max_tokens: s.max_tokens,
-            ignore_eos: s.ignore_eos,
-            greedy: s.greedy,
             cached,
             next,
-            prefilled: s.prefilled + s.history.len(),
-            history: s.history,
-            text: s.text,
-            tokens: s.tokens,
-            prompt_tokens: s.prompt_tokens,
-            prefill_ms,
-            decode_ms: s.decode_ms,
-            decode_steps: s.decode_steps,
-            finished: s.finished,
+            state,
         })
     }
 
@@ -369,23 +526,25 @@ impl TextGeneration {
         Session {
             model: model.as_mut(),
             tokenizer,
-            decoder: tokenizer.stream(true),
-            stop: StopFilter::new(&params.stop),
-            sampler: Sampler::new(params),
-            max_tokens: params.max_tokens,
-            ignore_eos: params.ignore_eos,
-            greedy: greedy_on_model(params),
             cached,
             next,
-            history: ids,
-            text: String::new(),
-            tokens: Vec::new(),
-            prompt_tokens,
-            prefilled,
-            prefill_ms,
-            decode_ms: 0.0,
-            decode_steps: 0,
-            finished: None,
+            state: State {
+                decoder: DecoderState::new(true),
+                stop: StopFilter::new(&params.stop),
+                sampler: Sampler::new(params),
+                max_tokens: params.max_tokens,
+                ignore_eos: params.ignore_eos,
+                greedy: greedy_on_model(params),
+                history: ids,
+                text: String::new(),
+                tokens: Vec::new(),
+                prompt_tokens,
+                prefilled,
+                prefill_ms,
+                decode_ms: 0.0,
+                decode_steps: 0,
+                finished: None,
+            },
         }
     }
 
@@ -437,17 +596,19 @@ enum Next {
     Failed(GenerationError),
 }
 
-/// A generation taken off its model by [`Session::suspend`], to be continued by
-/// [`TextGeneration::resume_async`] on another one.
+/// Everything a generation has chosen and measured, apart from the model it runs on: held
+/// once, by a [`Session`] while it runs and by a [`Suspended`] generation between models.
 #[derive(Debug)]
-pub struct Suspended {
+struct State {
     decoder: DecoderState,
     stop: StopFilter,
     sampler: Sampler,
     max_tokens: usize,
     ignore_eos: bool,
+    /// Whether the model picks greedy tokens itself ([`greedy_on_model`]; async steps only).
     greedy: bool,
-    /// Prompt and generated tokens: what the next model must run.
+    /// Prompt and generated tokens (for the repetition penalty, and what another model must
+    /// run to continue).
     history: Vec<u32>,
     text: String,
     tokens: Vec<u32>,
@@ -459,10 +620,15 @@ pub struct Suspended {
     finished: Option<StopReason>,
 }
 
+/// A generation taken off its model by [`Session::suspend`], to be continued by
+/// [`TextGeneration::resume_async`] on another one.
+#[derive(Debug)]
+pub struct Suspended(State);
+
 impl Suspended {
     /// Tokens generated before the suspension.
     pub fn tokens(&self) -> &[u32] {
-        &self.tokens
+        &self.0.tokens
     }
 }
 
@@ -481,26 +647,10 @@ enum Advance {
 pub struct Session<'a> {
     model: &'a mut dyn CausalLm,
     tokenizer: &'a Tokenizer,
-    decoder: StreamDecoder<'a>,
-    stop: StopFilter,
-    sampler: Sampler,
-    max_tokens: usize,
-    ignore_eos: bool,
-    /// Whether the model picks greedy tokens itself ([`greedy_on_model`]; async steps only).
-    greedy: bool,
     cached: &'a mut Vec<u32>,
     /// What the next token comes from.
     next: Next,
-    /// Prompt and generated tokens (for the repetition penalty).
-    history: Vec<u32>,
-    text: String,
-    tokens: Vec<u32>,
-    prompt_tokens: usize,
-    prefilled: usize,
-    prefill_ms: f64,
-    decode_ms: f64,
-    decode_steps: usize,
-    finished: Option<StopReason>,
+    state: State,
 }
 
 impl Session<'_> {
@@ -536,7 +686,7 @@ impl Session<'_> {
             } => (token, position, out),
         };
         let started = Instant::now();
-        let result = if self.greedy {
+        let result = if self.state.greedy {
             self.model
                 .forward_argmax_async(&[token], position)
                 .await
@@ -555,49 +705,53 @@ impl Session<'_> {
     /// Accounts for a forward pass of `token` that started at `started`.
     fn ran(&mut self, token: u32, started: Instant) {
         if !matches!(self.next, Next::Failed(_)) {
-            self.decode_ms += started.elapsed().as_secs_f64() * 1e3;
-            self.decode_steps += 1;
+            self.state.decode_ms += started.elapsed().as_secs_f64() * 1e3;
+            self.state.decode_steps += 1;
             self.cached.push(token);
         }
     }
 
     /// Chooses the next token and decodes its text, or ends the generation.
     fn advance(&mut self) -> Result<Advance> {
-        if self.finished.is_some() {
+        let st = &mut self.state;
+        if st.finished.is_some() {
             return Ok(Advance::Finished(None));
         }
-        if self.tokens.len() >= self.max_tokens {
-            return Ok(Advance::Finished(self.end(StopReason::MaxTokens)));
+        if st.tokens.len() >= st.max_tokens {
+            return Ok(Advance::Finished(st.end(StopReason::MaxTokens)));
         }
         let token = match &mut self.next {
             Next::Token(token) => *token,
             Next::Logits(logits) => {
-                if self.ignore_eos {
+                if st.ignore_eos {
                     for &id in self.tokenizer.end_of_generation() {
                         if let Some(l) = logits.get_mut(id as usize) {
                             *l = f32::NEG_INFINITY;
                         }
                     }
                 }
-                self.sampler.sample(logits, &self.history)
+                st.sampler.sample(logits, &st.history)
             }
             Next::Failed(e) => return Err(e.clone()),
         };
         if self.tokenizer.is_end_of_generation(token) {
-            return Ok(Advance::Finished(self.end(StopReason::Eos)));
+            return Ok(Advance::Finished(st.end(StopReason::Eos)));
         }
-        self.tokens.push(token);
-        self.history.push(token);
-        let piece = self.decoder.step(token)?.unwrap_or_default();
-        let (out, hit) = self.stop.push(&piece);
-        self.text.push_str(&out);
+        st.tokens.push(token);
+        st.history.push(token);
+        let piece = st
+            .decoder
+            .step(self.tokenizer.inner(), token)?
+            .unwrap_or_default();
+        let (out, hit) = st.stop.push(&piece);
+        st.text.push_str(&out);
         if hit {
-            self.finished = Some(StopReason::Stop);
+            st.finished = Some(StopReason::Stop);
             return Ok(Advance::Finished(Some(out)));
         }
         let position = self.cached.len();
-        if self.tokens.len() >= self.max_tokens || position >= self.model.context_length() {
-            let rest = self.end(StopReason::MaxTokens).unwrap_or_default();
+        if st.tokens.len() >= st.max_tokens || position >= self.model.context_length() {
+            let rest = st.end(StopReason::MaxTokens).unwrap_or_default();
             return Ok(Advance::Finished(Some(out + &rest)));
         }
         Ok(Advance::Run {
@@ -611,75 +765,44 @@ impl Session<'_> {
     /// ([`TextGeneration::resume_async`]): after a GPU failure, the worker resumes it on the
     /// CPU. Everything chosen so far is kept, including a token whose forward pass failed.
     pub fn suspend(self) -> Suspended {
-        let Session {
-            decoder,
-            stop,
-            sampler,
-            max_tokens,
-            ignore_eos,
-            greedy,
-            history,
-            text,
-            tokens,
-            prompt_tokens,
-            prefilled,
-            prefill_ms,
-            decode_ms,
-            decode_steps,
-            finished,
-            ..
-        } = self;
-        Suspended {
-            decoder: decoder.into_state(),
-            stop,
-            sampler,
-            max_tokens,
-            ignore_eos,
-            greedy,
-            history,
-            text,
-            tokens,
-            prompt_tokens,
-            prefilled,
-            prefill_ms,
-            decode_ms,
-            decode_steps,
-            finished,
-        }
+        Suspended(self.state)
     }
 
     /// Stops at the next step.
     pub fn cancel(&mut self) {
-        if self.finished.is_none() {
-            self.finished = Some(StopReason::Cancelled);
+        if self.state.finished.is_none() {
+            self.state.finished = Some(StopReason::Cancelled);
         }
     }
 
+    /// Tokens generated so far.
+    pub fn tokens(&self) -> &[u32] {
+        &self.state.tokens
+    }
+
+    pub fn finish(self) -> Generation {
+        let st = self.state;
+        let rate = |n: usize, ms: f64| if ms > 0.0 { n as f64 * 1e3 / ms } else { 0.0 };
+        Generation {
+            generated_tokens: st.tokens.len(),
+            text: st.text,
+            tokens: st.tokens,
+            prompt_tokens: st.prompt_tokens,
+            prefill_tok_s: rate(st.prefilled, st.prefill_ms),
+            decode_tok_s: rate(st.decode_steps, st.decode_ms),
+            prefill_ms: st.prefill_ms,
+            decode_ms: st.decode_ms,
+            stop_reason: st.finished.unwrap_or(StopReason::Cancelled),
+            backend: self.model.backend_name(),
+        }
+    }
+}
+
+impl State {
     fn end(&mut self, reason: StopReason) -> Option<String> {
         self.finished = Some(reason);
         let rest = self.stop.flush();
         self.text.push_str(&rest);
         (!rest.is_empty()).then_some(rest)
-    }
-
-    /// Tokens generated so far.
-    pub fn tokens(&self) -> &[u32] {
-        &self.tokens
-    }
-
-    pub fn finish(self) -> Generation {
-        let rate = |n: usize, ms: f64| if ms > 0.0 { n as f64 * 1e3 / ms } else { 0.0 };
-        Generation {
-            generated_tokens: self.tokens.len(),
-            text: self.text,
-            tokens: self.tokens,
-            prompt_tokens: self.prompt_tokens,
-            prefill_tok_s: rate(self.prefilled, self.prefill_ms),
-            decode_tok_s: rate(self.decode_steps, self.decode_ms),
-            prefill_ms: self.prefill_ms,
-            decode_ms: self.decode_ms,
-            stop_reason: self.finished.unwrap_or(StopReason::Cancelled),
-            backend: self.model.backend_name(),
-        }
     }
 }

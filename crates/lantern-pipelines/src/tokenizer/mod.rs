@@ -130,12 +130,12 @@ impl Tokenizer {
 
     /// A decoder for streaming generated text.
     pub fn stream(&self, skip_special: bool) -> StreamDecoder<'_> {
-        StreamDecoder::new(&self.inner, skip_special)
+        StreamDecoder::new(&self.inner, DecoderState::new(skip_special))
     }
 
     /// A stream decoder that continues where another one stopped ([`StreamDecoder::into_state`]).
     pub fn resume_stream(&self, state: DecoderState) -> StreamDecoder<'_> {
-        StreamDecoder::resume(&self.inner, state)
+        StreamDecoder::new(&self.inner, state)
     }
 
     pub fn inner(&self) -> &tokenizers::Tokenizer {

@@ -5,21 +5,20 @@ use tokenizers::tokenizer::step_decode_stream;
 
 use super::{TokenizerError, tk_err};
 
-/// Wraps `tokenizers`' stream decoding (which holds back output ending in an incomplete
-/// character) with the state kept here.
-#[derive(Debug)]
-pub struct StreamDecoder<'a> {
-    tokenizer: &'a tokenizers::Tokenizer,
+/// The state of a stream decoder, without its tokenizer: what a generation keeps, so it can
+/// move to another pipeline of the same model (the worker's fallback from the GPU to the CPU)
+/// without repeating or losing a partly decoded character.
+#[derive(Debug, Clone)]
+pub struct DecoderState {
     skip_special: bool,
     ids: Vec<u32>,
     prefix: String,
     prefix_index: usize,
 }
 
-impl<'a> StreamDecoder<'a> {
-    pub(super) fn new(tokenizer: &'a tokenizers::Tokenizer, skip_special: bool) -> Self {
-        StreamDecoder {
-            tokenizer,
+impl DecoderState {
+    pub fn new(skip_special: bool) -> Self {
+        DecoderState {
             skip_special,
             ids: Vec::new(),
             prefix: String::new(),
@@ -27,10 +26,15 @@ impl<'a> StreamDecoder<'a> {
         }
     }
 
-    /// The text that `id` completes, if any.
-    pub fn step(&mut self, id: u32) -> Result<Option<String>, TokenizerError> {
+    /// The text that `id` completes, if any (`tokenizers`' stream decoding, which holds back
+    /// output ending in an incomplete character).
+    pub fn step(
+        &mut self,
+        tokenizer: &tokenizers::Tokenizer,
+        id: u32,
+    ) -> Result<Option<String>, TokenizerError> {
         step_decode_stream(
-            &**self.tokenizer,
+            tokenizer,
             vec![id],
             self.skip_special,
             &mut self.ids,
@@ -41,34 +45,24 @@ impl<'a> StreamDecoder<'a> {
     }
 }
 
-/// A [`StreamDecoder`]'s state without its tokenizer, so a generation can move to another
-/// pipeline of the same model (the worker's fallback from the GPU to the CPU) without
-/// repeating or losing a partly decoded character.
-#[derive(Debug, Clone)]
-pub struct DecoderState {
-    skip_special: bool,
-    ids: Vec<u32>,
-    prefix: String,
-    prefix_index: usize,
+/// A [`DecoderState`] with its tokenizer.
+#[derive(Debug)]
+pub struct StreamDecoder<'a> {
+    tokenizer: &'a tokenizers::Tokenizer,
+    state: DecoderState,
 }
 
 impl<'a> StreamDecoder<'a> {
-    pub fn into_state(self) -> DecoderState {
-        DecoderState {
-            skip_special: self.skip_special,
-            ids: self.ids,
-            prefix: self.prefix,
-            prefix_index: self.prefix_index,
-        }
+    pub(super) fn new(tokenizer: &'a tokenizers::Tokenizer, state: DecoderState) -> Self {
+        StreamDecoder { tokenizer, state }
     }
 
-    pub(super) fn resume(tokenizer: &'a tokenizers::Tokenizer, s: DecoderState) -> Self {
-        StreamDecoder {
-            tokenizer,
-            skip_special: s.skip_special,
-            ids: s.ids,
-            prefix: s.prefix,
-            prefix_index: s.prefix_index,
-        }
+    /// The text that `id` completes, if any.
+    pub fn step(&mut self, id: u32) -> Result<Option<String>, TokenizerError> {
+        self.state.step(self.tokenizer, id)
+    }
+
+    pub fn into_state(self) -> DecoderState {
+        self.state
     }
 }

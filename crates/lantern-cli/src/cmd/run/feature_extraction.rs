@@ -8,17 +8,12 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lantern_hub::{
-    CachedSnapshot, CancelToken, HubClient, HubError, NetworkMode, Progress, RepoRef,
-};
-use lantern_pipelines::embeddings::{
-    Embedder, EmbedderOptions, Quantization, files_to_fetch, similarity_matrix,
-};
+use lantern_core::Task;
+use lantern_hub::RepoRef;
+use lantern_pipelines::embeddings::{Embedder, EmbedderOptions, Quantization, similarity_matrix};
+use lantern_pipelines::tasks::Wanted;
 
 use crate::args::HubArgs;
-use crate::cmd::fetch;
-use crate::hf_env;
 
 #[derive(Debug, Args)]
 pub struct FeatureExtractionArgs {
@@ -52,61 +47,14 @@ pub enum QuantizeArg {
 }
 
 pub async fn run(args: FeatureExtractionArgs) -> anyhow::Result<()> {
-    let client = fetch::client(&args.hub)?;
-    let cache = fetch::cache(&args.hub);
-    let mode = if args.hub.offline || hf_env::offline() {
-        NetworkMode::Offline
-    } else {
-        NetworkMode::Online
-    };
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{msg:30!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-            .context("progress bar template")?
-            .progress_chars("=> "),
-    );
-    let mut on_progress = |p: &Progress| {
-        bar.set_length(p.total);
-        bar.set_position(p.done);
-        bar.set_message(p.file.clone());
-    };
-    let cancel = CancelToken::new();
-    let fetcher = Fetcher {
-        client: &client,
-        repo: &args.model,
-        cache: &cache,
-        mode,
-        cancel: &cancel,
-    };
-
-    // modules.json first: it names the Pooling module's folder, and its absence means a plain
-    // encoder (mean pooling + L2 norm, DESIGN.md's default).
-    let modules = match fetcher.get(&["modules.json"], &mut on_progress).await {
-        Ok(s) => {
-            Some(std::fs::read(s.dir.join("modules.json")).context("cannot read modules.json")?)
-        }
-        Err(HubError::EntryNotFound { .. }) => None,
-        Err(e) => return Err(e).with_context(|| format!("cannot fetch {}", args.model)),
-    };
-    let mut files = files_to_fetch(modules.as_deref())?;
-    let snapshot = match fetcher.get_all(&files, &mut on_progress).await {
-        // Older sentence-transformers repos have no sentence_bert_config.json: then the
-        // encoder's own position limit is the only truncation.
-        Err(HubError::EntryNotFound { .. })
-            if files.iter().any(|f| f == "sentence_bert_config.json") =>
-        {
-            files.retain(|f| f != "sentence_bert_config.json");
-            fetcher.get_all(&files, &mut on_progress).await
-        }
-        other => other,
-    }
-    .with_context(|| format!("cannot fetch {}", args.model))?;
-    bar.finish_and_clear();
-
+    let source = super::task_files(
+        Task::FeatureExtraction,
+        &args.model,
+        Wanted::Choose,
+        &args.hub,
+        args.quiet,
+    )
+    .await?;
     let options = EmbedderOptions {
         quantization: match args.quantize {
             QuantizeArg::None => Quantization::None,
@@ -114,7 +62,7 @@ pub async fn run(args: FeatureExtractionArgs) -> anyhow::Result<()> {
         },
         batch_size: args.batch_size,
     };
-    let dir = snapshot.dir.clone();
+    let dir = source.dir().to_owned();
     let inputs = args.input.clone();
     // The forward pass is CPU-bound: keep it off the async workers.
     let (dim, embeddings) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
@@ -150,41 +98,5 @@ pub async fn run(args: FeatureExtractionArgs) -> anyhow::Result<()> {
     match std::io::stdout().lock().write_all(out.as_bytes()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to stdout"),
-    }
-}
-
-struct Fetcher<'a> {
-    client: &'a HubClient,
-    repo: &'a RepoRef,
-    cache: &'a lantern_hub::HfCache,
-    mode: NetworkMode,
-    cancel: &'a CancelToken,
-}
-
-impl Fetcher<'_> {
-    async fn get(
-        &self,
-        paths: &[&str],
-        on_progress: &mut dyn FnMut(&Progress),
-    ) -> Result<CachedSnapshot, HubError> {
-        self.client
-            .snapshot(
-                self.repo,
-                paths,
-                self.cache,
-                self.mode,
-                on_progress,
-                self.cancel,
-            )
-            .await
-    }
-
-    async fn get_all(
-        &self,
-        paths: &[String],
-        on_progress: &mut dyn FnMut(&Progress),
-    ) -> Result<CachedSnapshot, HubError> {
-        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
-        self.get(&paths, on_progress).await
     }
 }

@@ -8,14 +8,12 @@
 //!    (`Q4_1` keeps a per-block minimum, so it is closer to the original for 12 % more bytes);
 //! 3. otherwise the smallest file Lantern can run.
 //!
-//! Every candidate must fit the browser ([`crate::wasm_limit`]). Files Lantern cannot run are
+//! Every candidate must fit the browser ([`crate::limits`]). Files Lantern cannot run are
 //! listed with the reason: i-quants (`IQ4_XS`, …) and other types the CPU backend has no kernel
 //! for, split models (`-00001-of-00003.gguf`, the worker loads one file), and multimodal
 //! projectors (`mmproj-*.gguf`, not a language model).
 
-use lantern_core::RepoFile;
-
-use crate::wasm_limit::{MAX_MODEL_BYTES, human_bytes};
+use crate::limits::{MAX_MODEL_BYTES, human_bytes};
 
 /// One `.gguf` file of a repository, and whether a demo can use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,12 +41,13 @@ const SUPPORTED: &[&str] = &[
     "Q3_K_M", "Q3_K_L", "Q4_K", "Q4_K_S", "Q4_K_M", "Q5_K", "Q5_K_S", "Q5_K_M", "Q6_K",
 ];
 
-/// Lists the `.gguf` files of a repository and picks the default; `None` when there is none.
-pub fn choose(files: &[RepoFile]) -> Option<Choice> {
+/// Lists the `.gguf` files of a repository (paths and sizes) and picks the default; `None`
+/// when there is none.
+pub fn choose(files: &[(String, u64)]) -> Option<Choice> {
     let mut ggufs: Vec<GgufFile> = files
         .iter()
-        .filter(|f| f.path.as_str().to_ascii_lowercase().ends_with(".gguf"))
-        .map(|f| classify(f.path.as_str(), f.size))
+        .filter(|(p, _)| p.to_ascii_lowercase().ends_with(".gguf"))
+        .map(|(p, size)| classify(p, *size))
         .collect();
     if ggufs.is_empty() {
         return None;
@@ -165,15 +164,10 @@ fn is_split(lower_stem: &str) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use lantern_core::ContentHash;
 
-    fn files(list: &[(&str, u64)]) -> Vec<RepoFile> {
+    fn files(list: &[(&str, u64)]) -> Vec<(String, u64)> {
         list.iter()
-            .map(|(p, size)| RepoFile {
-                path: p.parse().unwrap(),
-                size: *size,
-                hash: ContentHash::from_hex(&"a".repeat(64)).unwrap(),
-            })
+            .map(|(p, size)| (p.to_string(), *size))
             .collect()
     }
 

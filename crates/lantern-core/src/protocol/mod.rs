@@ -1,9 +1,17 @@
 //! The worker protocol: the only way the page (UI) and the inference worker talk.
 //!
 //! Messages cross `postMessage` as JSON text (one `Request` or `Event` per message): plain data,
-//! no shared objects, so the same enums drive the native worker thread in tests.
+//! no shared objects, so the same enums drive the native worker thread in tests. Bytes (audio,
+//! pixels) travel beside the JSON as transferred buffers ([`wire`]). Each task's input and
+//! output is one variant of [`TaskInput`] / [`TaskOutput`] ([`tasks`]).
+
+mod tasks;
+pub mod wire;
 
 use serde::{Deserialize, Serialize};
+
+pub use tasks::{TaskInput, TaskOutput};
+pub use wire::Binary;
 
 use crate::{DemoConfig, Progress};
 
@@ -109,8 +117,11 @@ pub enum Request {
         messages: Vec<ChatMessage>,
         params: SamplingParams,
     },
-    /// Sentence embeddings (one vector per sentence).
-    Embed { id: u64, sentences: Vec<String> },
+    /// A one-shot task (everything but text generation): the answer is one `Output`.
+    Run { id: u64, input: TaskInput },
+    /// Echoes `payload`'s size and checksum in a `Pong`: a liveness check, and the test that
+    /// binary payloads cross as transferred buffers.
+    Ping { id: u64, payload: Binary },
     /// Stops request `id` at its next step (or the download, for `Load`).
     Cancel { id: u64 },
     /// What the cache holds.
@@ -172,10 +183,16 @@ pub enum Event {
         id: u64,
         stats: GenerationStats,
     },
-    Embeddings {
+    /// The answer to a `Run`.
+    Output {
         id: u64,
-        vectors: Vec<Vec<f32>>,
-        dim: usize,
+        output: TaskOutput,
+    },
+    /// The answer to a `Ping`: the payload's length and FNV-1a checksum ([`wire::fnv1a`]).
+    Pong {
+        id: u64,
+        bytes: u64,
+        checksum: u32,
     },
     Cache {
         entries: Vec<CacheEntry>,
@@ -276,6 +293,33 @@ mod tests {
             "{json}"
         );
         assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), e);
+    }
+
+    #[test]
+    fn task_payloads_are_tagged_by_task() {
+        let r = Request::Run {
+            id: 3,
+            input: TaskInput::Embeddings {
+                sentences: vec!["a".into()],
+            },
+        };
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"run","id":3,"input":{"task":"embeddings","sentences":["a"]}}"#
+        );
+        assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), r);
+        let e = Event::Output {
+            id: 3,
+            output: TaskOutput::Embeddings {
+                vectors: vec![vec![0.5]],
+                dim: 1,
+            },
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), e);
+        assert!(TaskInput::Embeddings { sentences: vec![] }.fits(crate::Task::SentenceSimilarity));
+        assert!(!TaskInput::Embeddings { sentences: vec![] }.fits(crate::Task::TextGeneration));
     }
 
     #[test]

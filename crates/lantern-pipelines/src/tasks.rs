@@ -1,0 +1,297 @@
+//! Every task, behind one door: which files of a repository it reads, which task a repository
+//! is for, loading from any [`FileSource`] onto a [`Device`], and running a request. The worker,
+//! `lantern run`, `lantern new` and `lantern build` ask here; none of them knows a task's
+//! files. Each `match` below is exhaustive, so a new task is a compile error until every
+//! question has its answer (ARCHITECTURE.md, "Adding a task").
+
+use lantern_core::Task;
+use lantern_core::protocol::{TaskInput, TaskOutput};
+
+use crate::device::{Device, Loaded};
+use crate::embeddings::{self, Embedder, EmbedderOptions};
+use crate::error::{PipelineError, Result};
+use crate::source::FileSource;
+use crate::text_generation::{self, TextGeneration};
+
+/// The files a task reads from a repository, and what `lantern new` tells the author about
+/// the choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChoice {
+    pub files: Vec<String>,
+    pub report: String,
+    /// Whether the files are a pick among alternatives (a text-generation model's `.gguf`),
+    /// which `lantern new` writes into the manifest for the author to change; otherwise they
+    /// are what the task reads, and `lantern build` decides them again.
+    pub picked: bool,
+}
+
+/// What a model card says (its YAML front matter), for [`detect`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CardHints {
+    pub pipeline_tag: Option<String>,
+    pub library_name: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// Which files the author asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted<'a> {
+    /// None: the task decides (`lantern new`), picking a default where it picks one file among
+    /// several (a text-generation model's `.gguf`).
+    Choose,
+    /// One file, picked by the author (`lantern new --file`): only a text-generation model's
+    /// `.gguf` is picked this way.
+    Pick(&'a str),
+    /// The demo manifest's `[model] files` (`lantern build`): checked by the task. Empty means
+    /// "what the task reads" for tasks that read a fixed set, and is refused by text
+    /// generation, whose `.gguf` the manifest must name.
+    Pinned(&'a [String]),
+}
+
+/// The files `task` reads from the repository `source` lists.
+pub async fn files_for<S: FileSource>(
+    task: Task,
+    source: &S,
+    wanted: Wanted<'_>,
+) -> Result<FileChoice> {
+    match task {
+        Task::TextGeneration => text_generation::files(&source.paths(), wanted),
+        Task::FeatureExtraction | Task::SentenceSimilarity => match pinned(task, wanted)? {
+            Some(files) => check_listed(files, &embeddings::REQUIRED),
+            None => embeddings::files(source).await,
+        },
+    }
+}
+
+/// The manifest's list for a task that reads a fixed set of files (`None`: the task decides);
+/// a single picked file is refused.
+fn pinned<'a>(task: Task, wanted: Wanted<'a>) -> Result<Option<&'a [String]>> {
+    match wanted {
+        Wanted::Choose => Ok(None),
+        Wanted::Pinned([]) => Ok(None),
+        Wanted::Pinned(files) => Ok(Some(files)),
+        Wanted::Pick(file) => Err(PipelineError::UnsupportedModel(format!(
+            "a {task} model reads the files its pipeline needs; picking one file ({file:?}, \
+             --file) is for a text-generation model's .gguf"
+        ))),
+    }
+}
+
+/// The author's own list, if it holds every file the task cannot run without.
+fn check_listed(files: &[String], required: &[&str]) -> Result<FileChoice> {
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|r| !files.iter().any(|f| f == r))
+        .collect();
+    if !missing.is_empty() {
+        return Err(PipelineError::UnsupportedModel(format!(
+            "the demo's [model] files leave out {}, which the task cannot run without \
+             (leave the list out to pin what the task reads)",
+            missing.join(", ")
+        )));
+    }
+    Ok(FileChoice {
+        files: files.to_vec(),
+        report: "the files the demo names\n".into(),
+        picked: false,
+    })
+}
+
+/// Which task a repository is for, and why: its card's `pipeline_tag` first, then what its
+/// files say. `Err` explains what the repository is and why Lantern cannot run it.
+pub fn detect(card: &CardHints, paths: &[(String, u64)]) -> Result<(Task, String)> {
+    let has = |suffix: &str| {
+        paths
+            .iter()
+            .any(|(p, _)| p.to_ascii_lowercase().ends_with(suffix))
+    };
+    let has_gguf = has(".gguf");
+    if let Some(tag) = &card.pipeline_tag {
+        let from_card = format!("the model card's pipeline_tag is {tag}");
+        return match tag.as_str() {
+            "text-generation" | "conversational" | "text2text-generation" if has_gguf => {
+                Ok((Task::TextGeneration, from_card))
+            }
+            "text-generation" | "conversational" | "text2text-generation" => {
+                Err(PipelineError::UnsupportedModel(format!(
+                    "a {tag} model without .gguf files; Lantern runs text generation from GGUF \
+                     (look for a GGUF version of it, usually a repository named …-GGUF)"
+                )))
+            }
+            other => match other.parse::<Task>() {
+                Ok(task) => Ok((task, from_card)),
+                Err(_) => Err(PipelineError::UnsupportedModel(format!(
+                    "a {tag} model (its card's pipeline_tag); Lantern runs {}",
+                    Task::names()
+                ))),
+            },
+        };
+    }
+    let sentence_transformers = card.library_name.as_deref() == Some("sentence-transformers")
+        || card.tags.iter().any(|t| t == "sentence-transformers")
+        || paths.iter().any(|(p, _)| p == "modules.json");
+    if sentence_transformers {
+        return Ok((
+            Task::SentenceSimilarity,
+            "a sentence-transformers model, and its card has no pipeline_tag".into(),
+        ));
+    }
+    if has_gguf {
+        return Ok((
+            Task::TextGeneration,
+            "the repository holds .gguf files, and no card says otherwise".into(),
+        ));
+    }
+    Err(PipelineError::UnsupportedModel(format!(
+        "its model card has no pipeline_tag and its files do not say which task it is for; \
+         name the task ({})",
+        Task::names()
+    )))
+}
+
+/// Options of the tasks that have any.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub embeddings: EmbedderOptions,
+}
+
+/// A loaded model, ready for its task's requests.
+#[derive(Debug)]
+pub enum Pipeline {
+    TextGeneration(Box<TextGeneration>),
+    Embeddings(Box<Embedder>),
+}
+
+/// Loads the model of `task` from `source` onto `device` (the CPU when the GPU cannot take
+/// it: [`Loaded::fallback`] says why).
+pub async fn load<S: FileSource>(
+    task: Task,
+    source: &S,
+    device: Device,
+    options: &LoadOptions,
+) -> Result<Loaded<Pipeline>> {
+    Ok(match task {
+        Task::TextGeneration => {
+            let l = text_generation::load(source, device).await?;
+            Loaded {
+                pipeline: Pipeline::TextGeneration(Box::new(l.pipeline)),
+                fallback: l.fallback,
+            }
+        }
+        Task::FeatureExtraction | Task::SentenceSimilarity => {
+            let l = embeddings::load(source, device, &options.embeddings).await?;
+            Loaded {
+                pipeline: Pipeline::Embeddings(Box::new(l.pipeline)),
+                fallback: l.fallback,
+            }
+        }
+    })
+}
+
+impl Pipeline {
+    /// `cpu` or `webgpu`: where the model is.
+    pub fn backend_name(&self) -> String {
+        match self {
+            Pipeline::TextGeneration(p) => p.model().backend_name(),
+            Pipeline::Embeddings(_) => "cpu".into(),
+        }
+    }
+
+    pub fn on_gpu(&self) -> bool {
+        self.backend_name() != "cpu"
+    }
+
+    /// The chat pipeline, if this is one (text generation streams through sessions rather
+    /// than [`Pipeline::run`]).
+    pub fn text_generation(&mut self) -> Option<&mut TextGeneration> {
+        match self {
+            Pipeline::TextGeneration(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Runs a one-shot request. An input for another task is [`PipelineError::WrongTask`].
+    pub async fn run(&self, input: TaskInput) -> Result<TaskOutput> {
+        match (self, input) {
+            (Pipeline::Embeddings(e), TaskInput::Embeddings { sentences }) => {
+                let vectors = e.embed(&sentences)?;
+                Ok(TaskOutput::Embeddings {
+                    vectors,
+                    dim: e.dim(),
+                })
+            }
+            (p, input) => Err(PipelineError::WrongTask {
+                loaded: p.task_name(),
+                wanted: input_name(&input).to_owned(),
+            }),
+        }
+    }
+
+    fn task_name(&self) -> Task {
+        match self {
+            Pipeline::TextGeneration(_) => Task::TextGeneration,
+            Pipeline::Embeddings(_) => Task::FeatureExtraction,
+        }
+    }
+}
+
+fn input_name(input: &TaskInput) -> &'static str {
+    match input {
+        TaskInput::Embeddings { .. } => "embeddings",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn files(names: &[&str]) -> Vec<(String, u64)> {
+        names.iter().map(|p| (p.to_string(), 1000)).collect()
+    }
+
+    fn card(tag: Option<&str>, library: Option<&str>) -> CardHints {
+        CardHints {
+            pipeline_tag: tag.map(str::to_owned),
+            library_name: library.map(str::to_owned),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_task_comes_from_the_card_then_the_files() {
+        let gguf = files(&["m.Q4_0.gguf"]);
+        let st = files(&["config.json", "modules.json", "model.safetensors"]);
+        let task = |c: &CardHints, f: &[(String, u64)]| detect(c, f).map(|(t, _)| t);
+        assert_eq!(
+            task(&card(Some("text-generation"), None), &gguf).unwrap(),
+            Task::TextGeneration
+        );
+        assert_eq!(
+            task(
+                &card(Some("feature-extraction"), Some("sentence-transformers")),
+                &st
+            )
+            .unwrap(),
+            Task::FeatureExtraction
+        );
+        assert_eq!(
+            task(&card(None, Some("sentence-transformers")), &st).unwrap(),
+            Task::SentenceSimilarity
+        );
+        assert_eq!(
+            task(&card(None, None), &gguf).unwrap(),
+            Task::TextGeneration
+        );
+        let err = task(&card(Some("text-generation"), None), &st)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("GGUF"), "{err}");
+        let err = task(&card(Some("image-to-3d"), None), &st)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("image-to-3d"), "{err}");
+        assert!(task(&card(None, None), &files(&["weights.bin"])).is_err());
+    }
+}
