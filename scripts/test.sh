@@ -34,16 +34,21 @@ step "clippy (native)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The GPU backend of the op layer is behind a feature (CPU-only builds compile no wgpu).
 cargo clippy -p lantern-models --features gpu --all-targets --locked -- -D warnings
+cargo clippy -p lantern-pipelines --features gpu --all-targets --locked -- -D warnings
 cargo clippy -p lantern-worker --features gpu --all-targets --locked -- -D warnings
 step "clippy (wasm32)"
 cargo clippy --target wasm32-unknown-unknown "${wasm_crates[@]}" --all-targets --locked -- -D warnings
 cargo clippy --target wasm32-unknown-unknown -p lantern-models --features gpu --all-targets --locked -- -D warnings
+cargo clippy --target wasm32-unknown-unknown -p lantern-pipelines --features gpu --all-targets --locked -- -D warnings
 cargo clippy --target wasm32-unknown-unknown -p lantern-worker --features gpu --all-targets --locked -- -D warnings
 
 step "native tests"
 LANTERN_HF_HUB_PYTHON=$(scripts/python-env.sh) cargo test --workspace --locked --exclude lantern-e2e
 # The llama forward pass on the GPU backend (lavapipe) against the CPU backend.
 cargo test --locked -p lantern-models --features gpu --test gpu
+# Encoders on the GPU backend (lavapipe): classifiers against transformers' goldens,
+# embeddings against the CPU.
+cargo test --locked -p lantern-pipelines --features gpu --test gpu
 # The worker on the GPU backend (lavapipe): a device lost mid-answer falls back to the CPU.
 cargo test --locked -p lantern-worker --features gpu --test gpu
 
@@ -61,6 +66,9 @@ echo "mirror at $url"
 (cd crates/lantern-gpu && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --test web)
 # Embeddings in the browser: the real MiniLM from the mirror via OPFS, held to the reference.
 (cd crates/lantern-pipelines && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --test web_embeddings)
+# Text classification in the browser, on the wasm CPU backend and on WebGPU (SwiftShader),
+# held to transformers' goldens; bad repositories and input as typed errors.
+(cd crates/lantern-pipelines && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --features gpu --test web_text_classification)
 # Lantern's simd128 matmul kernels against their portable oracle, bit for bit.
 (cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test kernels)
 # Hostile GGUF / tokenizer metadata / templates in the browser: typed errors, no abort.

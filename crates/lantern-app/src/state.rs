@@ -73,6 +73,10 @@ pub struct Ui {
     pub hits: RwSignal<Option<Vec<Hit>>>,
     pub embedding: RwSignal<bool>,
     pub cache: RwSignal<Option<(Vec<CacheEntry>, u64, u64)>>,
+    /// The id of the one-shot request in flight ([`Ui::run_task`]).
+    pub running: RwSignal<Option<u64>>,
+    /// The latest answer to a one-shot request, for the component that sent it.
+    pub output: RwSignal<Option<(u64, TaskOutput)>>,
     pending: StoredValue<Vec<(u64, Pending)>>,
     next_id: StoredValue<u64>,
     backend_choice: StoredValue<BackendChoice>,
@@ -102,6 +106,8 @@ impl Ui {
             hits: RwSignal::new(None),
             embedding: RwSignal::new(false),
             cache: RwSignal::new(None),
+            running: RwSignal::new(None),
+            output: RwSignal::new(None),
             pending: StoredValue::new(Vec::new()),
             next_id: StoredValue::new(1),
             backend_choice: StoredValue::new(backend_choice),
@@ -255,6 +261,19 @@ impl Ui {
         });
     }
 
+    /// Sends a one-shot request (`Run`); its answer arrives in [`Ui::output`] under the id
+    /// returned. `None` while the model is not ready or another request runs.
+    pub fn run_task(&self, input: TaskInput) -> Option<u64> {
+        if !self.ready() || self.running.get_untracked().is_some() {
+            return None;
+        }
+        self.error.set(None);
+        let id = self.id();
+        self.running.set(Some(id));
+        self.send(Request::Run { id, input });
+        Some(id)
+    }
+
     pub fn refresh_cache(&self) {
         self.send(Request::CacheStatus);
     }
@@ -294,6 +313,12 @@ impl Ui {
             Event::GpuFallback(report) => self.gpu_fallback.set(Some(report)),
             Event::Output { id, output } => match output {
                 TaskOutput::Embeddings { vectors, .. } => self.embedded(id, vectors),
+                output @ TaskOutput::TextClassification(_) => {
+                    if self.running.get_untracked() == Some(id) {
+                        self.running.set(None);
+                    }
+                    self.output.set(Some((id, output)));
+                }
             },
             // The page sends no pings (they are for tests and diagnostics).
             Event::Pong { .. } => {}
@@ -305,6 +330,9 @@ impl Ui {
             Event::Error(report) => {
                 if let Some(id) = report.request {
                     self.pending.update_value(|p| p.retain(|(i, _)| *i != id));
+                    if self.running.get_untracked() == Some(id) {
+                        self.running.set(None);
+                    }
                     if self.generating.get_untracked() == Some(id) {
                         self.generating.set(None);
                     }

@@ -55,6 +55,8 @@ pub enum RunTask {
     TextGeneration(crate::cmd::run::text_generation::TextGenerationArgs),
     /// Sentence embeddings (mean pooled, L2-normalised, as sentence-transformers does).
     FeatureExtraction(crate::cmd::run::feature_extraction::FeatureExtractionArgs),
+    /// Labels and scores for texts or text pairs (sentiment, NLI, rerankers, tagging).
+    TextClassification(crate::cmd::run::text_classification::TextClassificationArgs),
 }
 
 /// Options shared by commands that talk to the Hub.

@@ -40,6 +40,8 @@ pub struct DemoManifest {
     pub chat: ChatSection,
     #[serde(default)]
     pub embeddings: EmbeddingsSection,
+    #[serde(default)]
+    pub text_classification: TextClassificationSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +82,14 @@ pub struct ChatSection {
 pub struct EmbeddingsSection {
     #[serde(default)]
     pub sentences: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextClassificationSection {
+    /// Texts the page offers to classify.
+    #[serde(default)]
+    pub examples: Vec<String>,
 }
 
 fn default_emoji() -> String {

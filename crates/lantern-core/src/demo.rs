@@ -13,14 +13,16 @@ pub enum Task {
     TextGeneration,
     FeatureExtraction,
     SentenceSimilarity,
+    TextClassification,
 }
 
 impl Task {
     /// Every task this version of Lantern runs.
-    pub const ALL: [Task; 3] = [
+    pub const ALL: [Task; 4] = [
         Task::TextGeneration,
         Task::FeatureExtraction,
         Task::SentenceSimilarity,
+        Task::TextClassification,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -28,6 +30,7 @@ impl Task {
             Task::TextGeneration => "text-generation",
             Task::FeatureExtraction => "feature-extraction",
             Task::SentenceSimilarity => "sentence-similarity",
+            Task::TextClassification => "text-classification",
         }
     }
 
@@ -86,9 +89,12 @@ pub struct DemoConfig {
     pub quantization: Option<String>,
     #[serde(default)]
     pub chat: ChatDefaults,
-    /// Example sentences for the embeddings page, or example texts for text classification.
+    /// Example sentences for the embeddings page.
     #[serde(default)]
     pub sentences: Vec<String>,
+    /// Example inputs the page offers (text classification's texts).
+    #[serde(default)]
+    pub examples: Vec<String>,
 }
 
 impl DemoConfig {
@@ -98,8 +104,8 @@ impl DemoConfig {
     ///
     /// [`CoreError::UnknownTask`]: crate::CoreError::UnknownTask
     pub fn from_json(text: &str) -> Result<DemoConfig, crate::CoreError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| crate::CoreError::InvalidDemo(e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| crate::CoreError::InvalidDemo(e.to_string()))?;
         match value.get("task") {
             Some(serde_json::Value::String(task)) => {
                 task.parse::<Task>()?;
@@ -152,7 +158,7 @@ mod tests {
             DemoConfig::from_json("{"),
             Err(crate::CoreError::InvalidDemo(_))
         ));
-        let ok = DemoConfig::from_json(&demo_json("\"sentence-similarity\"")).unwrap();
-        assert_eq!(ok.task, Task::SentenceSimilarity);
+        let ok = DemoConfig::from_json(&demo_json("\"text-classification\"")).unwrap();
+        assert_eq!(ok.task, Task::TextClassification);
     }
 }

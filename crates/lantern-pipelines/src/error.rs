@@ -7,6 +7,7 @@ use lantern_models::ModelError;
 
 use crate::embeddings::EmbeddingsError;
 use crate::source::SourceError;
+use crate::text_classification::ClassificationError;
 use crate::text_generation::GenerationError;
 
 /// Everything that can go wrong choosing files for, loading or running a task.
@@ -19,6 +20,8 @@ pub enum PipelineError {
     Generation(#[from] GenerationError),
     #[error(transparent)]
     Embeddings(#[from] EmbeddingsError),
+    #[error(transparent)]
+    Classification(#[from] ClassificationError),
     /// The model (or its repository) is not one this task can run.
     #[error("{0}")]
     UnsupportedModel(String),
@@ -41,7 +44,8 @@ impl PipelineError {
     pub fn model_error(&self) -> Option<&ModelError> {
         match self {
             PipelineError::Generation(GenerationError::Model(e))
-            | PipelineError::Embeddings(EmbeddingsError::Model(e)) => Some(e),
+            | PipelineError::Embeddings(EmbeddingsError::Model(e))
+            | PipelineError::Classification(ClassificationError::Model(e)) => Some(e),
             _ => None,
         }
     }
@@ -75,6 +79,13 @@ impl PipelineError {
                 | EmbeddingsError::UnsupportedRecipe(_)
                 | EmbeddingsError::MissingFile(_)
                 | EmbeddingsError::Tokenizer(_) => ErrorCode::UnsupportedModel,
+            },
+            PipelineError::Classification(e) => match e {
+                ClassificationError::Model(m) => model_code(m),
+                ClassificationError::EmptyInput => ErrorCode::InvalidInput,
+                ClassificationError::InvalidConfig { .. }
+                | ClassificationError::NoLabels
+                | ClassificationError::Tokenizer(_) => ErrorCode::UnsupportedModel,
             },
             PipelineError::UnsupportedModel(_) => ErrorCode::UnsupportedModel,
             PipelineError::WrongTask { .. } => ErrorCode::InvalidInput,

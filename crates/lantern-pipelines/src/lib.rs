@@ -6,7 +6,7 @@
 //! - [`tasks`]: every task behind one door (files, detection, loading, running) — what the
 //!   worker and the CLI call;
 //! - one module per task: [`text_generation`] (GGUF chat models, streamed, cancellable),
-//!   [`embeddings`] (`feature-extraction` / `sentence-similarity`);
+//!   [`embeddings`] (`feature-extraction` / `sentence-similarity`), [`text_classification`];
 //! - [`device`]: where a model runs (CPU, WebGPU) and the fallback between them; [`source`]:
 //!   where its files come from; [`error`]: the one error type, and the one place it becomes
 //!   the page's error code;
@@ -21,6 +21,7 @@ pub mod limits;
 pub mod process;
 pub mod source;
 pub mod tasks;
+pub mod text_classification;
 pub mod text_generation;
 pub mod tokenizer;
 

@@ -11,6 +11,7 @@ use crate::device::{Device, Loaded};
 use crate::embeddings::{self, Embedder, EmbedderOptions};
 use crate::error::{PipelineError, Result};
 use crate::source::FileSource;
+use crate::text_classification::{self, TextClassifier};
 use crate::text_generation::{self, TextGeneration};
 
 /// The files a task reads from a repository, and what `lantern new` tells the author about
@@ -59,6 +60,10 @@ pub async fn files_for<S: FileSource>(
         Task::FeatureExtraction | Task::SentenceSimilarity => match pinned(task, wanted)? {
             Some(files) => check_listed(files, &embeddings::REQUIRED),
             None => embeddings::files(source).await,
+        },
+        Task::TextClassification => match pinned(task, wanted)? {
+            Some(files) => check_listed(files, &text_classification::REQUIRED),
+            None => text_classification::files(source),
         },
     }
 }
@@ -161,6 +166,7 @@ pub struct LoadOptions {
 pub enum Pipeline {
     TextGeneration(Box<TextGeneration>),
     Embeddings(Box<Embedder>),
+    TextClassification(Box<TextClassifier>),
 }
 
 /// Loads the model of `task` from `source` onto `device` (the CPU when the GPU cannot take
@@ -186,6 +192,13 @@ pub async fn load<S: FileSource>(
                 fallback: l.fallback,
             }
         }
+        Task::TextClassification => {
+            let l = text_classification::load(source, device).await?;
+            Loaded {
+                pipeline: Pipeline::TextClassification(Box::new(l.pipeline)),
+                fallback: l.fallback,
+            }
+        }
     })
 }
 
@@ -194,7 +207,8 @@ impl Pipeline {
     pub fn backend_name(&self) -> String {
         match self {
             Pipeline::TextGeneration(p) => p.model().backend_name(),
-            Pipeline::Embeddings(_) => "cpu".into(),
+            Pipeline::Embeddings(p) => p.backend_name(),
+            Pipeline::TextClassification(p) => p.backend_name(),
         }
     }
 
@@ -215,11 +229,15 @@ impl Pipeline {
     pub async fn run(&self, input: TaskInput) -> Result<TaskOutput> {
         match (self, input) {
             (Pipeline::Embeddings(e), TaskInput::Embeddings { sentences }) => {
-                let vectors = e.embed(&sentences)?;
+                let vectors = e.embed_async(&sentences).await?;
                 Ok(TaskOutput::Embeddings {
                     vectors,
                     dim: e.dim(),
                 })
+            }
+            (Pipeline::TextClassification(c), TaskInput::TextClassification(input)) => {
+                let labels = c.classify_async(&input.inputs, input.top_k).await?;
+                Ok(TaskOutput::TextClassification(labels))
             }
             (p, input) => Err(PipelineError::WrongTask {
                 loaded: p.task_name(),
@@ -232,6 +250,7 @@ impl Pipeline {
         match self {
             Pipeline::TextGeneration(_) => Task::TextGeneration,
             Pipeline::Embeddings(_) => Task::FeatureExtraction,
+            Pipeline::TextClassification(_) => Task::TextClassification,
         }
     }
 }
@@ -239,6 +258,7 @@ impl Pipeline {
 fn input_name(input: &TaskInput) -> &'static str {
     match input {
         TaskInput::Embeddings { .. } => "embeddings",
+        TaskInput::TextClassification(_) => Task::TextClassification.as_str(),
     }
 }
 

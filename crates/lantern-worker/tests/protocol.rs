@@ -38,6 +38,7 @@ fn demo(task: Task, model: ModelRef, endpoint: &str) -> DemoConfig {
         quantization: None,
         chat: Default::default(),
         sentences: Vec::new(),
+        examples: Vec::new(),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod cache;
 mod chat;
+mod classification;
 mod embeddings;
 mod status;
 
@@ -67,6 +68,9 @@ pub fn Demo() -> impl IntoView {
             Task::TextGeneration => view! { <chat::Chat /> }.into_any(),
             Task::FeatureExtraction | Task::SentenceSimilarity => {
                 view! { <embeddings::Embeddings /> }.into_any()
+            }
+            Task::TextClassification => {
+                view! { <classification::TextClassification /> }.into_any()
             }
         }}
         <cache::CachePanel />

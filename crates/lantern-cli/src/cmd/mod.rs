@@ -18,5 +18,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Run(RunTask::TextGeneration(args)) => run::text_generation::run(args).await,
         Command::Run(RunTask::FeatureExtraction(args)) => run::feature_extraction::run(args).await,
+        Command::Run(RunTask::TextClassification(args)) => {
+            run::text_classification::run(args).await
+        }
     }
 }

@@ -202,6 +202,12 @@ fn manifest_text(s: &Scaffold<'_>) -> String {
             format!("{short} sentence embeddings, in your browser."),
             ("blue", "indigo"),
         ),
+        Task::TextClassification => (
+            "🏷️",
+            format!("{short} classifier"),
+            format!("{short} text classification, in your browser."),
+            ("green", "blue"),
+        ),
     };
     let mut out = String::new();
     // Only a plain tag goes into the comment: a card's value could hold a line break.
@@ -268,6 +274,12 @@ fn manifest_text(s: &Scaffold<'_>) -> String {
              sentences = [\n  \"A man is eating food.\",\n  \"A man is eating a piece of bread.\",\n  \
              \"The girl is carrying a baby.\",\n  \"A man is riding a horse.\",\n  \
              \"A woman is playing violin.\",\n]\n",
+        ),
+        Task::TextClassification => out.push_str(
+            "\n[text_classification]\n\
+             # Texts the page offers to classify (a visitor can type their own).\n\
+             examples = [\n  \"I loved this movie, the acting was wonderful!\",\n  \
+             \"The service was slow and the food was cold.\",\n]\n",
         ),
     }
     out

@@ -10,7 +10,7 @@ pub mod wire;
 
 use serde::{Deserialize, Serialize};
 
-pub use tasks::{TaskInput, TaskOutput};
+pub use tasks::{ClassifyInput, LabelScore, Labels, TaskInput, TaskOutput, TextInput};
 pub use wire::Binary;
 
 use crate::{DemoConfig, Progress};
@@ -299,27 +299,31 @@ mod tests {
     fn task_payloads_are_tagged_by_task() {
         let r = Request::Run {
             id: 3,
-            input: TaskInput::Embeddings {
-                sentences: vec!["a".into()],
-            },
+            input: TaskInput::TextClassification(ClassifyInput {
+                inputs: vec![TextInput::new("good"), TextInput::pair("a", "b")],
+                top_k: Some(2),
+            }),
         };
         let json = serde_json::to_string(&r).unwrap();
         assert_eq!(
             json,
-            r#"{"type":"run","id":3,"input":{"task":"embeddings","sentences":["a"]}}"#
+            r#"{"type":"run","id":3,"input":{"task":"text-classification","inputs":[{"text":"good"},{"text":"a","text_pair":"b"}],"top_k":2}}"#
         );
         assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), r);
         let e = Event::Output {
             id: 3,
-            output: TaskOutput::Embeddings {
-                vectors: vec![vec![0.5]],
-                dim: 1,
-            },
+            output: TaskOutput::TextClassification(Labels {
+                results: vec![vec![LabelScore {
+                    label: "POSITIVE".into(),
+                    score: 0.5,
+                }]],
+                warnings: vec![],
+            }),
         };
         let json = serde_json::to_string(&e).unwrap();
         assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), e);
         assert!(TaskInput::Embeddings { sentences: vec![] }.fits(crate::Task::SentenceSimilarity));
-        assert!(!TaskInput::Embeddings { sentences: vec![] }.fits(crate::Task::TextGeneration));
+        assert!(!TaskInput::Embeddings { sentences: vec![] }.fits(crate::Task::TextClassification));
     }
 
     #[test]

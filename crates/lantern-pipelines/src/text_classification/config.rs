@@ -24,6 +24,7 @@ pub struct ClassifierConfig {
     pub problem: Problem,
     /// Positions the encoder can take (after RoBERTa's offset of `pad_token_id + 1`).
     pub max_positions: usize,
+    model_type: String,
     vocab_size: usize,
     hidden_size: usize,
     intermediate_size: usize,
@@ -116,10 +117,16 @@ impl ClassifierConfig {
             labels,
             problem,
             max_positions,
+            model_type: raw.model_type.unwrap_or_default(),
             vocab_size: raw.vocab_size.unwrap_or(0),
             hidden_size: raw.hidden_size.or(raw.dim).unwrap_or(0),
             intermediate_size: raw.intermediate_size.or(raw.hidden_dim).unwrap_or(0),
         })
+    }
+
+    /// BERT or DistilBERT, whose WordPiece tokenizer can be made from `vocab.txt`.
+    pub fn is_bert_family(&self) -> bool {
+        matches!(self.model_type.as_str(), "bert" | "distilbert")
     }
 
     /// The most tokens an input keeps: the tokenizer's `model_max_length` where the

@@ -23,6 +23,7 @@
 
 mod config;
 mod scores;
+mod vocab;
 
 use futures_util::FutureExt;
 use lantern_core::protocol::{LabelScore, Labels, TextInput};
@@ -37,13 +38,17 @@ pub use config::{ClassifierConfig, Problem};
 
 use crate::device::{Device, Loaded, Loader, load_on};
 use crate::error::PipelineError;
-use crate::source::{FileSource, read_optional, read_required};
+use crate::source::{FileSource, SourceError, read_optional, read_required};
 use crate::tasks::FileChoice;
 
-/// What the pipeline cannot run without.
-pub const REQUIRED: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
-/// Read where the repository has it: `model_max_length` (the truncation length).
+/// What the pipeline cannot run without (and a tokenizer: `tokenizer.json`, or a BERT
+/// `vocab.txt`).
+pub const REQUIRED: [&str; 2] = ["config.json", "model.safetensors"];
+/// Read where the repository has it: `model_max_length` (the truncation length), and
+/// `do_lower_case` for a tokenizer made from `vocab.txt`.
 const OPTIONAL: [&str; 1] = ["tokenizer_config.json"];
+/// The tokenizer, in order of preference.
+const TOKENIZERS: [&str; 2] = ["tokenizer.json", "vocab.txt"];
 
 /// Inputs per forward pass (sorted by length first, so a batch pads little).
 const BATCH: usize = 16;
@@ -69,15 +74,21 @@ pub enum ClassificationError {
 
 /// The files a classifier is read from.
 pub fn files<S: FileSource>(source: &S) -> Result<FileChoice, PipelineError> {
-    let missing: Vec<&str> = REQUIRED.into_iter().filter(|f| !source.has(f)).collect();
+    let mut missing: Vec<&str> = REQUIRED.into_iter().filter(|f| !source.has(f)).collect();
+    let tokenizer = TOKENIZERS.into_iter().find(|f| source.has(f));
+    if tokenizer.is_none() {
+        missing.push("tokenizer.json");
+    }
     if !missing.is_empty() {
         return Err(PipelineError::UnsupportedModel(format!(
             "the repository has no {}: Lantern's text classification runs BERT, DistilBERT, \
-             RoBERTa and XLM-R classifiers from safetensors with a tokenizer.json",
+             RoBERTa and XLM-R classifiers from safetensors with a tokenizer.json (or a BERT \
+             vocab.txt)",
             missing.join(", ")
         )));
     }
     let mut files: Vec<String> = REQUIRED.map(String::from).into();
+    files.extend(tokenizer.map(String::from));
     files.extend(OPTIONAL.into_iter().filter(|f| source.has(f)).map(String::from));
     Ok(FileChoice {
         report: format!("the classifier's {}\n", files.join(", ")),
@@ -93,8 +104,15 @@ pub async fn load<S: FileSource>(
 ) -> Result<Loaded<TextClassifier>, PipelineError> {
     let config_json = read_required(source, "config.json").await?;
     let config = ClassifierConfig::from_json(&config_json)?;
-    let tokenizer_json = read_required(source, "tokenizer.json").await?;
     let tokenizer_config = read_optional(source, "tokenizer_config.json").await?;
+    let tokenizer_json = match read_optional(source, "tokenizer.json").await? {
+        Some(json) => json,
+        None if config.is_bert_family() => {
+            let vocab_txt = read_required(source, "vocab.txt").await?;
+            vocab::tokenizer_json(&vocab_txt, tokenizer_config.as_deref())?.into_bytes()
+        }
+        None => return Err(SourceError::missing("tokenizer.json").into()),
+    };
     let max_len = config.max_length(tokenizer_config.as_deref());
     let tokenizer = tokenizer(&tokenizer_json, max_len)?;
     let loader = ClassifierLoader {

@@ -2,6 +2,7 @@
 //! (the task module decides which, [`task_files`]) into the huggingface_hub cache.
 
 pub mod feature_extraction;
+pub mod text_classification;
 pub mod text_generation;
 
 use anyhow::Context as _;
