@@ -12,6 +12,7 @@ Usage: browser.py PAGE_URL QUERY [QUERY ...]   (each QUERY is the page's query s
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +22,9 @@ import urllib.parse
 import urllib.request
 
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+# Runs chromedriver in a process group of its own and kills the group (every Chromium process)
+# when our end of its stdin closes: when quit() closes it, or when this process dies in any way.
+GUARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "guard.sh")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # A generous bound for one case (download, 6 loads, 6 x 256 tokens on a loaded machine).
 CASE_TIMEOUT_S = 1800
@@ -36,9 +40,11 @@ class Chromium:
     def __init__(self):
         self.port = free_port()
         self.driver = subprocess.Popen(
-            [CHROMEDRIVER, f"--port={self.port}"],
+            [GUARD, CHROMEDRIVER, f"--port={self.port}"],
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            process_group=0,
         )
         deadline = time.time() + 20
         while True:
@@ -66,13 +72,13 @@ class Chromium:
         self.call("POST", f"/session/{self.session}/timeouts",
                   {"script": CASE_TIMEOUT_S * 1000, "pageLoad": 120_000})
 
-    def call(self, method, path, body=None):
+    def call(self, method, path, body=None, timeout=CASE_TIMEOUT_S + 60):
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(req, timeout=CASE_TIMEOUT_S + 60) as r:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             value = json.loads(r.read())["value"]
         if isinstance(value, dict) and "error" in value:
             raise RuntimeError(f"WebDriver {path}: {value['error']}: {value.get('message')}")
@@ -108,14 +114,18 @@ class Chromium:
 
     def quit(self):
         try:
-            self.call("DELETE", f"/session/{self.session}")
+            # Short: chromedriver answers after a script still running in the session (up to
+            # CASE_TIMEOUT_S) when interrupted; the group is killed below in any case.
+            self.call("DELETE", f"/session/{self.session}", timeout=10)
         except Exception:
             pass
-        self.driver.terminate()
+        # End of file for the guardian: it kills chromedriver's group, itself last.
+        self.driver.stdin.close()
         try:
             self.driver.wait(10)
         except subprocess.TimeoutExpired:
-            self.driver.kill()
+            os.killpg(self.driver.pid, signal.SIGKILL)
+            self.driver.wait()
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
@@ -139,6 +149,9 @@ def run_case(page, query):
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
+    # SIGTERM and SIGHUP (a time limit, a closed terminal) unwind like Ctrl-C, so quit() runs.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
     page = sys.argv[1]
     for query in sys.argv[2:]:
         print(json.dumps(run_case(page, query)), flush=True)

@@ -28,3 +28,30 @@ wait_for_url() {
   cat "$log" >&2
   return 1
 }
+
+# The processes a browser test, an end-to-end test or a benchmark may start and must end:
+# Chromium (and its crash handler), chromedriver, wasm-bindgen-test-runner, `lantern` (mirror,
+# serve) and `python3 -m http.server`. Prints their pids, one per line (zombies excluded).
+test_processes() {
+  ps -eo pid=,stat=,comm=,args= | awk '
+    $2 ~ /^Z/ { next }
+    $3 ~ /^(chromium|chrome|chrome_crashpad|chromedriver|lantern|wasm-bindgen-te)/ { print $1; next }
+    $3 ~ /^python3/ && /http\.server/ { print $1 }'
+}
+
+# Fails, listing them, if processes of test_processes' kinds are running now that were not in
+# BEFORE (a list of pids from test_processes). Waits up to 15 s first: a killed process takes a
+# moment to go. (On a machine where someone else starts a browser meanwhile, theirs would be
+# listed too; CI has no one else.)
+# Usage: before=$(test_processes); ...; no_leftovers "$before" "the end-to-end tests"
+no_leftovers() {
+  local before=$1 what=$2 left
+  for _ in $(seq 150); do
+    left=$(comm -13 <(sort <<<"$before") <(test_processes | sort) | paste -sd, -)
+    [[ -z "$left" ]] && return 0
+    sleep 0.1
+  done
+  echo "$what left processes running:" >&2
+  ps -o pid,ppid,pgid,etime,args -p "$left" >&2 || true
+  return 1
+}

@@ -54,6 +54,8 @@ cargo test --locked -p lantern-worker --features gpu --test gpu
 
 step "browser tests (headless Chromium, against lantern mirror)"
 cargo build -p lantern-cli --locked
+# What runs before the browser steps: anything of these kinds beyond it afterwards is a leak.
+before=$(test_processes)
 mirror_out=$(mktemp)
 target/debug/lantern mirror target/fixtures/mirror --addr 127.0.0.1:0 >"$mirror_out" 2>&1 &
 mirror_pid=$!
@@ -73,11 +75,18 @@ echo "mirror at $url"
 (cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test kernels)
 # Hostile GGUF / tokenizer metadata / templates in the browser: typed errors, no abort.
 (cd crates/lantern-pipelines && cargo test --target wasm32-unknown-unknown --locked --test bad_input)
+kill $mirror_pid
+wait $mirror_pid 2>/dev/null || true
+no_leftovers "$before" "the browser tests"
 
 step "end-to-end: built Spaces in headless Chromium"
 LANTERN_WEB_BUILD=fast scripts/build-web.sh
+before=$(test_processes)
 # One browser and one model at a time: the machines have 2 cores.
 cargo test --locked -p lantern-e2e -- --test-threads=1
+# A test interrupted by Ctrl-C, and one killed, leave nothing behind either.
+scripts/check-cleanup.sh
+no_leftovers "$before" "the end-to-end tests"
 
 step "fuzz: GGUF header, tokenizer from metadata, chat template (60 s)"
 scripts/fuzz.sh 60

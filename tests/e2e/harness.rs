@@ -15,8 +15,6 @@ use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 pub use lantern_mirror::testing::{
     EMBEDDING_REPO, GGUF_FILE, GGUF_REPO, fixture_dir, start_fixture_mirror,
@@ -112,90 +110,219 @@ pub fn lantern_json(args: &[&str], endpoint: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// `lantern serve DIR` on a free loopback port; killed when dropped.
+/// A process a test starts (`lantern serve`, `python3 -m http.server`, chromedriver), run under
+/// `scripts/guard.sh` in a process group of its own. Dropping it ends the whole group — the
+/// process and everything it started, such as chromedriver's Chromium with its renderer, GPU and
+/// utility processes — whether the test passed, failed an assertion, panicked or timed out. If the
+/// test process itself dies (Ctrl-C, CI's time limit, SIGKILL), the kernel closes the guardian's
+/// stdin and the guardian ends the group: no Drop has to run for that.
+pub struct Guarded {
+    guardian: std::process::Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    name: String,
+}
+
+impl Guarded {
+    /// Starts `program args...` with its stdout read line by line (stderr discarded).
+    pub fn spawn(program: impl AsRef<std::ffi::OsStr>, args: &[&std::ffi::OsStr]) -> Guarded {
+        use std::os::unix::process::CommandExt;
+        let program = program.as_ref();
+        let mut cmd = std::process::Command::new(workspace().join("scripts/guard.sh"));
+        cmd.arg(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            // The group is made here too (guard.sh would make it otherwise): its id is our pid.
+            .process_group(0);
+        let mut guardian = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.to_string_lossy()));
+        let stdout = guardian.stdout.take().unwrap();
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        // Reads every line, so a full pipe never blocks the process; ends when the group is gone.
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    // Nobody listens any more; keep draining.
+                    continue;
+                }
+            }
+        });
+        Guarded {
+            guardian,
+            lines,
+            name: program.to_string_lossy().into_owned(),
+        }
+    }
+
+    /// The process group's id: every process this one started, unless it left the group.
+    pub fn group(&self) -> u32 {
+        self.guardian.id()
+    }
+
+    /// The next line the process printed, within `timeout`.
+    pub async fn next_line(&mut self, timeout: Duration) -> String {
+        tokio::time::timeout(timeout, self.lines.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{} printed nothing in {timeout:?}", self.name))
+            .unwrap_or_else(|| panic!("{} exited without printing a line", self.name))
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        // End of file on the guardian's stdin: it kills the group, itself last.
+        drop(self.guardian.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.guardian.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The guardian did not do it (it cannot fail to, short of being stopped): do it here.
+        let _ = std::process::Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.group())])
+            .status();
+        let _ = self.guardian.wait();
+    }
+}
+
+/// The ids of the processes in process group `pgid` that are still alive (zombies excluded).
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    processes()
+        .into_iter()
+        .filter(|p| p.pgid == pgid && p.state != 'Z')
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// The live processes whose command line contains `needle`, as `(pid, command line)`.
+pub fn processes_with_arg(needle: &str) -> Vec<(u32, String)> {
+    processes()
+        .into_iter()
+        .filter(|p| p.state != 'Z' && p.cmdline.contains(needle))
+        .map(|p| (p.pid, p.cmdline))
+        .collect()
+}
+
+struct ProcInfo {
+    pid: u32,
+    pgid: u32,
+    state: char,
+    cmdline: String,
+}
+
+fn processes() -> Vec<ProcInfo> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let (Some(state), Some(pgid)) = (
+            fields.first().and_then(|s| s.chars().next()),
+            fields.get(2).and_then(|s| s.parse().ok()),
+        ) else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
+        out.push(ProcInfo {
+            pid,
+            pgid,
+            state,
+            cmdline,
+        });
+    }
+    out
+}
+
+/// `lantern serve DIR` on a free loopback port; ended, with anything it started, when dropped.
 pub struct Server {
-    _child: Child,
+    pub process: Guarded,
     pub url: String,
 }
 
 impl Server {
     pub async fn start(dir: &Path, isolation: bool) -> Server {
-        let mut cmd = Command::new(lantern_bin());
-        cmd.arg("serve")
-            .arg(dir)
-            .args(["--addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .kill_on_drop(true);
+        let bin = lantern_bin();
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "serve".as_ref(),
+            dir.as_os_str(),
+            "--addr".as_ref(),
+            "127.0.0.1:0".as_ref(),
+        ];
         if !isolation {
-            cmd.arg("--no-isolation");
+            args.push("--no-isolation".as_ref());
         }
-        let mut child = cmd.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("lantern serve did not start")
-            .unwrap()
-            .unwrap_or_default();
+        let mut process = Guarded::spawn(&bin, &args);
+        let line = process.next_line(Duration::from_secs(30)).await;
         let url = line
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
-            .expect("lantern serve printed no URL")
+            .unwrap_or_else(|| panic!("lantern serve printed no URL: {line:?}"))
             .to_owned();
-        Server { _child: child, url }
+        Server { process, url }
     }
 }
 
 /// `python3 -m http.server` over a folder: a plain static host (no COOP/COEP, no Range, no
-/// compression, no caching headers); killed when dropped.
+/// compression, no caching headers); ended when dropped.
 pub struct PlainServer {
-    _child: Child,
+    pub process: Guarded,
     pub url: String,
 }
 
 impl PlainServer {
     pub async fn start(dir: &Path) -> PlainServer {
-        let mut child = Command::new("python3")
+        let args: Vec<&std::ffi::OsStr> = vec![
             // Unbuffered, so the "Serving HTTP on ..." line arrives at once.
-            .args([
-                "-u",
-                "-m",
-                "http.server",
-                "0",
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-            ])
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("python3 is not installed");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("python3 -m http.server did not start")
-            .unwrap()
-            .unwrap_or_default();
+            "-u".as_ref(),
+            "-m".as_ref(),
+            "http.server".as_ref(),
+            "0".as_ref(),
+            "--bind".as_ref(),
+            "127.0.0.1".as_ref(),
+            "--directory".as_ref(),
+            dir.as_os_str(),
+        ];
+        let mut process = Guarded::spawn("python3", &args);
+        let line = process.next_line(Duration::from_secs(30)).await;
         // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
         let url = line
             .split(['(', ')'])
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no URL in {line:?}"))
             .to_owned();
-        // Keep reading its stdout so a full pipe never blocks it.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        PlainServer { _child: child, url }
+        PlainServer { process, url }
     }
 }
 
-/// A headless Chromium driven through chromedriver, with a fresh profile (empty cache).
+/// A headless Chromium driven through chromedriver, with a fresh profile (empty cache). Dropping
+/// it closes the WebDriver session, then ends chromedriver's process group (every Chromium
+/// process), then removes the profile.
 pub struct Browser {
     pub client: Client,
-    _driver: Child,
-    _profile: tempfile::TempDir,
+    /// Declared before `profile`: the browser is gone before its profile folder is removed.
+    pub driver: Guarded,
+    driver_port: u16,
+    session: Option<String>,
+    profile: tempfile::TempDir,
 }
 
 impl Browser {
@@ -208,15 +335,14 @@ impl Browser {
     /// no WebGPU adapter, as most browsers without a usable GPU.
     pub async fn start_with_webgpu(webgpu: bool) -> Browser {
         let port = free_port();
-        let driver =
+        let driver_bin =
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-        let child = Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("chromedriver is not installed (scripts/setup.sh installs it)");
+        assert!(
+            Path::new(&driver_bin).exists(),
+            "{driver_bin} is missing: chromedriver is not installed (scripts/setup.sh installs it)"
+        );
+        let port_arg = format!("--port={port}");
+        let driver = Guarded::spawn(&driver_bin, &[port_arg.as_ref()]);
         let deadline = Instant::now() + Duration::from_secs(20);
         while tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
@@ -225,7 +351,10 @@ impl Browser {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let profile = tempfile::tempdir().unwrap();
+        let profile = tempfile::Builder::new()
+            .prefix("lantern-e2e-chromium-")
+            .tempdir()
+            .unwrap();
         let mut args: Vec<String> = [
             "--headless",
             "--no-sandbox",
@@ -253,11 +382,19 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("cannot start a Chromium session");
+        let session = client.session_id().await.ok().flatten();
         Browser {
             client,
-            _driver: child,
-            _profile: profile,
+            driver,
+            driver_port: port,
+            session,
+            profile,
         }
+    }
+
+    /// The browser's profile folder: every Chromium process of this browser names it.
+    pub fn profile(&self) -> &Path {
+        self.profile.path()
     }
 
     pub async fn open(&self, url: &str) {
@@ -377,6 +514,36 @@ impl Browser {
             .await
             .unwrap();
         v.as_f64().unwrap()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Close the session the polite way (Chromium quits, flushing nothing we need), over a
+        // plain socket: a Drop cannot await, and fantoccini's own close needs the runtime, which
+        // may be unwinding. Then the driver's Guarded ends whatever is left.
+        if let Some(session) = &self.session {
+            delete_session(self.driver_port, session);
+        }
+    }
+}
+
+/// `DELETE /session/{id}` to chromedriver, bounded by short timeouts; errors are ignored (the
+/// process group is killed next in any case).
+fn delete_session(port: u16, session: &str) {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+    let request = format!(
+        "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    if stream.write_all(request.as_bytes()).is_ok() {
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
     }
 }
 
