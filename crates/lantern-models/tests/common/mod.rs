@@ -2,6 +2,8 @@
 //! oracles, and tiny random encoders of every family written as safetensors files.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod encoders;
+pub mod minilm;
 pub mod ops;
 pub mod tiny;
 

@@ -22,7 +22,9 @@ pub struct Tol {
 
 impl Tol {
     /// The CPU: f32 sums in another order than f64 (gemm natively, the packed kernel in wasm);
-    /// Q8_0 rounds weights and activations to 8 bits (2⁻⁸ of each term at most).
+    /// Q8_0 rounds weights and activations to 8 bits (2⁻⁸ of each term at most). Measured
+    /// natively: linear 1.7e-7 (Q8_0 3.7e-3), layer norm 9.2e-8, activations 1.3e-7, attend
+    /// 8.3e-8.
     pub const CPU: Tol = Tol {
         linear: 1e-5,
         linear_q8: 1.5e-2,
@@ -32,6 +34,8 @@ impl Tol {
     };
     /// A GPU multiplying in f32 (lantern-gpu's kernel tolerances: WGSL's `exp` may be 3 + 2|x|
     /// ULP off, erf is A&S 7.1.26 with an absolute error of 1.5e-7); Q8_0 keeps activations f32.
+    /// Measured on lavapipe: linear 9.1e-8 (Q8_0 2.5e-3), layer norm 9.4e-8, activations
+    /// 1.4e-7, attend 1.0e-7.
     pub const GPU_F32: Tol = Tol {
         linear: 5e-6,
         linear_q8: 1e-2,
@@ -39,7 +43,8 @@ impl Tol {
         elementwise: 5e-6,
         attend: 1e-5,
     };
-    /// A GPU multiplying in f16: weights stored as f16 and four-term sums in f16.
+    /// A GPU multiplying in f16: weights stored as f16 and four-term sums in f16. Measured on
+    /// lavapipe: linear 2.9e-4.
     pub const GPU_F16: Tol = Tol {
         linear: 2e-3,
         linear_q8: 1.2e-2,
