@@ -550,4 +550,35 @@ impl Gpu {
         )?;
         Ok(y)
     }
+
+    /// Rows `rows` of `x`, in that order, copied into a new tensor (a copy per run of
+    /// consecutive rows): the first token of each text for a classification head, or the real
+    /// rows of a padded batch, so that only those are read back.
+    pub fn gather_rows(&self, x: &GpuTensor, rows: &[usize]) -> Result<GpuTensor> {
+        if let Some(&bad) = rows.iter().find(|&&r| r >= x.rows()) {
+            return Err(GpuError::shape(
+                "gather_rows",
+                format!("row {bad} of {}", x.rows()),
+            ));
+        }
+        let y = self.empty(rows.len(), x.cols())?;
+        let row = (x.cols() * 4) as u64;
+        let mut i = 0;
+        while i < rows.len() {
+            let start = rows[i];
+            let mut run = 1;
+            while rows.get(i + run) == Some(&(start + run)) {
+                run += 1;
+            }
+            self.copy(
+                x.buffer(),
+                start as u64 * row,
+                y.buffer(),
+                i as u64 * row,
+                run as u64 * row,
+            )?;
+            i += run;
+        }
+        Ok(y)
+    }
 }

@@ -10,8 +10,10 @@
 //!   Q8_0, Q4_K, Q6_K), repacked into word-aligned layouts.
 //! - kernels (WGSL files beside the Rust that dispatches them): matrix-vector and tiled
 //!   matrix-matrix products for every weight type, embedding lookup, RMS and layer norm, RoPE,
-//!   attention with grouped KV heads over a GPU KV cache, softmax, SiLU/GELU/SwiGLU, adds and
-//!   muls, argmax and sampling (only token ids come back).
+//!   attention with grouped KV heads over a GPU KV cache, non-causal attention over a padded
+//!   batch (encoders, cross-attention), softmax, SiLU/GELU/SwiGLU/ReLU/tanh, adds and muls,
+//!   linear layers with the bias fused, row gathers, argmax and sampling (only token ids come
+//!   back).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), lantern_gpu::GpuError> {
@@ -48,7 +50,7 @@ mod weights;
 pub use context::{Gpu, GpuOptions};
 pub use error::{GpuError, Result};
 pub use kernels::{
-    AttentionShape, GpuKvCache, GpuRopeTable, MATVEC_MAX_TOKENS, RopeStyle, Sampling,
+    AttendShape, AttentionShape, GpuKvCache, GpuRopeTable, MATVEC_MAX_TOKENS, RopeStyle, Sampling,
 };
 pub use pipeline::Precision;
 pub use pool::PoolStats;

@@ -57,6 +57,19 @@ pub enum ModelError {
     Io { path: String, message: String },
     #[error("invalid safetensors file: {0}")]
     Safetensors(String),
+    /// A weight whose data does not fit its declared type or shape, or whose type the model
+    /// cannot use.
+    #[error("weight {name:?}: {detail}")]
+    InvalidWeight { name: String, detail: String },
+    /// Input a model cannot take (token types it has no table for, an empty text to classify,
+    /// a head it was loaded without).
+    #[error("invalid input ({what}): {detail}")]
+    InvalidInput { what: &'static str, detail: String },
+    /// The device under a backend failed (lost, out of memory, a kernel that does not compile,
+    /// a limit too small): the model itself is fine and runs on another backend.
+    /// `code` is the device layer's stable name (`gpu_device_lost`, ...).
+    #[error("{code}: {message}")]
+    Device { code: &'static str, message: String },
     /// An error of the tensor library under a model (candle), with its message.
     #[error("tensor backend: {0}")]
     Backend(String),
@@ -84,19 +97,18 @@ impl ModelError {
             ModelError::Requantize(_) => "requantize",
             ModelError::Io { .. } => "io",
             ModelError::Safetensors(_) => "invalid_safetensors",
+            ModelError::InvalidWeight { .. } => "invalid_weight",
+            ModelError::InvalidInput { .. } => "invalid_input",
+            ModelError::Device { code, .. } => code,
             ModelError::Backend(_) => "backend",
         }
     }
 
-    /// Whether the GPU failed (device lost, out of memory, a kernel that does not compile, a
-    /// limit): the answer is the CPU. The GPU backend puts `lantern_gpu::GpuError::code()`
-    /// first in its messages; shape and weight errors are mistakes the CPU would make too.
+    /// Whether the device under the backend failed, so that the same model on another backend
+    /// (the CPU) is the answer; `false` for errors in the model or its input, which any backend
+    /// would report.
     pub fn is_device_failure(&self) -> bool {
-        let ModelError::Backend(message) = self else {
-            return false;
-        };
-        let code = message.split(':').next().unwrap_or_default();
-        code.starts_with("gpu_") && !matches!(code, "gpu_shape" | "gpu_invalid_weight")
+        matches!(self, ModelError::Device { .. })
     }
 
     pub(crate) fn shape(op: &'static str, detail: impl Into<String>) -> Self {

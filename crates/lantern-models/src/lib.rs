@@ -13,11 +13,12 @@
 //! ```
 //!
 //! Layout: `gguf` parses files (with limits against hostile ones); `loader` turns a parsed
-//! file into a backend's weights; `ops` is the op layer and its CPU backend; one module per
-//! model family (`llama`, `bert`).
+//! file into a backend's weights; `ops` is the op layer with its CPU backend (and its GPU
+//! backend, feature `gpu`); one module per model family (`llama` for decoders, `encoder` for
+//! BERT, DistilBERT, RoBERTa and XLM-R).
 
-pub mod bert;
 mod bytes;
+pub mod encoder;
 mod error;
 pub mod gguf;
 pub mod llama;

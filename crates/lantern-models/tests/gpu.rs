@@ -1,5 +1,12 @@
-//! The llama forward pass on the GPU backend (`ops::gpu::Gpu`, lavapipe in CI) against the CPU
-//! backend on SmolLM2-135M-Instruct Q4_1: greedy ids of a few prompts, and the logit difference.
+//! The GPU backend (`ops::gpu::Gpu`, lavapipe in CI) against the CPU backend.
+//!
+//! Encoders: every encoder op against its scalar oracle, tiny random models of each family,
+//! and the real all-MiniLM-L6-v2 (`common::encoders`; the same checks run in headless
+//! Chromium from `tests/web_gpu.rs`), at f32 and (where the adapter has it) f16 precision; a
+//! lost device is a typed device failure.
+//!
+//! The llama forward pass on SmolLM2-135M-Instruct Q4_1: greedy ids of a few prompts, and the
+//! logit difference.
 //!
 //! The GPU is fed the CPU's tokens (teacher forcing), so every step compares logits of the same
 //! input even after a divergence; a step where the two argmaxes differ must be a near-tie of the
@@ -12,9 +19,14 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/mod.rs"]
+mod common;
 #[path = "it/fixtures.rs"]
 #[allow(dead_code)]
 mod fixtures;
+
+use common::encoders::{self, EncTol};
+use common::ops::{self, Tol};
 
 use lantern_models::gguf::{GgmlDType, requantize};
 use lantern_models::llama::Model;
@@ -157,4 +169,88 @@ fn greedy_ids_match_the_cpu_backend() {
         }
         assert_eq!(gpu.backend().device().check(), Ok(()));
     }
+}
+
+pub fn log(line: &str) {
+    eprintln!("{line}");
+}
+
+/// The device at each precision it supports, with the tolerances of each.
+fn precisions() -> Vec<(lantern_gpu::Gpu, Tol, EncTol)> {
+    let device = pollster::block_on(lantern_gpu::Gpu::new(lantern_gpu::GpuOptions {
+        precision: Some(lantern_gpu::Precision::F32),
+        ..lantern_gpu::GpuOptions::default()
+    }))
+    .expect("no GPU adapter (source scripts/env.sh for lavapipe)");
+    let mut v = vec![(device.clone(), Tol::GPU_F32, EncTol::F32)];
+    if device.report().shader_f16 {
+        let f16 = device.with_precision(lantern_gpu::Precision::F16).unwrap();
+        v.push((f16, Tol::GPU_F16, EncTol::F16));
+    }
+    v
+}
+
+#[test]
+fn encoder_ops_match_their_oracles() {
+    for (device, tol, _) in precisions() {
+        log(&format!("{:?} precision", device.precision()));
+        let gpu = Gpu::new(device);
+        pollster::block_on(async {
+            ops::linear(&gpu, &tol).await;
+            ops::layer_norm(&gpu, &tol).await;
+            ops::activations(&gpu, &tol).await;
+            ops::attend(&gpu, &tol).await;
+            ops::gather_and_table(&gpu).await;
+            ops::shape_errors(&gpu).await;
+        });
+        assert_eq!(gpu.device().check(), Ok(()));
+    }
+}
+
+#[test]
+fn encoders_match_the_cpu_backend() {
+    let dir = fixtures::mirror_dir().join(common::minilm::REPO);
+    let config = std::fs::read(dir.join("config.json")).unwrap();
+    let file = std::fs::read(dir.join("model.safetensors")).expect("run scripts/fixtures.sh");
+    for (device, _, tol) in precisions() {
+        pollster::block_on(encoders::tiny_models(|| Gpu::new(device.clone()), &tol));
+        pollster::block_on(encoders::minilm(
+            Gpu::new(device.clone()),
+            &config,
+            &file,
+            &tol,
+        ));
+    }
+}
+
+#[test]
+fn a_lost_device_is_a_device_failure() {
+    use lantern_models::ModelError;
+    use lantern_models::encoder::{Config, EncoderOptions, load_encoder_on};
+    let (device, _, _) = precisions().remove(0);
+    let t = common::tiny::Tiny::new(common::tiny::Family::Bert, false, false, "gelu");
+    let cfg = Config::from_json(&t.config_json()).unwrap();
+    let file = t.safetensors(safetensors::Dtype::F32);
+    let enc = load_encoder_on(
+        Gpu::new(device.clone()),
+        &cfg,
+        &file,
+        EncoderOptions::default(),
+    )
+    .unwrap();
+    let ids: &[u32] = &[2, 5, 3];
+    assert!(enc.hidden_states(&[ids.into()]).is_ok());
+    device.destroy();
+    let e = enc.hidden_states(&[ids.into()]).unwrap_err();
+    assert!(e.is_device_failure(), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ModelError::Device {
+                code: "gpu_device_lost",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }

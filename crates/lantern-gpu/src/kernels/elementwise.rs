@@ -17,6 +17,8 @@ enum Op {
     Swiglu = 5,
     AddRow = 6,
     MulRow = 7,
+    Relu = 8,
+    Tanh = 9,
 }
 
 impl Gpu {
@@ -96,5 +98,15 @@ impl Gpu {
     /// GELU, tanh approximation (`gelu_pytorch_tanh`, `gelu_new`).
     pub fn gelu_tanh(&self, a: &GpuTensor) -> Result<GpuTensor> {
         self.elementwise(Op::GeluTanh, a, None)
+    }
+
+    /// `max(x, 0)`.
+    pub fn relu(&self, a: &GpuTensor) -> Result<GpuTensor> {
+        self.elementwise(Op::Relu, a, None)
+    }
+
+    /// `tanh(x)`.
+    pub fn tanh(&self, a: &GpuTensor) -> Result<GpuTensor> {
+        self.elementwise(Op::Tanh, a, None)
     }
 }

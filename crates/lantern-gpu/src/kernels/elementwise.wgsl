@@ -7,6 +7,8 @@
 //   5 swiglu     Y = silu(A) * B
 //   6 add_row    Y = A + B[column]   (a bias)
 //   7 mul_row    Y = A * B[column]
+//   8 relu       Y = max(A, 0)
+//   9 tanh       Y = tanh(A)
 // Unary ops are given A as B too, so every op has the same bindings.
 override OP: u32;
 
@@ -33,10 +35,14 @@ fn erf(x: f32) -> f32 {
     return sign(x) * (1.0 - poly * exp(-x * x));
 }
 
+// Some compilers build tanh from exp and return NaN for large arguments; tanh(10) is 1 in f32.
+fn safe_tanh(x: f32) -> f32 {
+    return tanh(clamp(x, -10.0, 10.0));
+}
+
 fn gelu_tanh(x: f32) -> f32 {
-    // Some compilers build tanh from exp and return NaN for large arguments; tanh(10) is 1 in f32.
-    let u = clamp(0.7978845608028654 * (x + 0.044715 * x * x * x), -10.0, 10.0);
-    return 0.5 * x * (1.0 + tanh(u));
+    let u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
+    return 0.5 * x * (1.0 + safe_tanh(u));
 }
 
 @compute @workgroup_size(256)
@@ -57,7 +63,9 @@ fn main(@builtin(local_invocation_index) lid: u32,
         case 4u: { y = gelu_tanh(a); }
         case 5u: { y = silu(a) * B[i]; }
         case 6u: { y = a + B[i % P.cols]; }
-        default: { y = a * B[i % P.cols]; }
+        case 7u: { y = a * B[i % P.cols]; }
+        case 8u: { y = select(a, 0.0, a < 0.0); }
+        default: { y = safe_tanh(a); }
     }
     Y[i] = y;
 }

@@ -14,6 +14,25 @@ pub const MATVEC_MAX_TOKENS: usize = 4;
 impl Gpu {
     /// `x · wᵀ`: `[n, in] x [out, in] -> [n, out]`.
     pub fn matmul(&self, x: &GpuTensor, w: &GpuWeight) -> Result<GpuTensor> {
+        self.linear(x, w, None)
+    }
+
+    /// `x · wᵀ + bias` (`bias`: `[1, out]`), the bias added by the matmul kernel as it writes
+    /// each output (a linear layer in one pass).
+    pub fn linear(
+        &self,
+        x: &GpuTensor,
+        w: &GpuWeight,
+        bias: Option<&GpuTensor>,
+    ) -> Result<GpuTensor> {
+        if let Some(b) = bias
+            && b.len() != w.rows()
+        {
+            return Err(GpuError::shape(
+                "linear",
+                format!("{} biases for {:?} of {} rows", b.len(), w.name(), w.rows()),
+            ));
+        }
         if x.cols() != w.cols() {
             return Err(GpuError::shape(
                 "matmul",
@@ -36,7 +55,8 @@ impl Gpu {
         let kernel = if tiled { "matmul" } else { "matvec" };
         let key = KernelKey::new(kernel)
             .weights(ty)
-            .precision(self.precision());
+            .precision(self.precision())
+            .constant("HAS_BIAS", u32::from(bias.is_some()));
         let template = if tiled {
             include_str!("matmul.wgsl")
         } else {
@@ -70,7 +90,12 @@ impl Gpu {
             self.dispatch(
                 &key,
                 || format!("{}\n{}", ty.wgsl(), template),
-                &[&part.buffer, x.buffer(), y.buffer()],
+                &[
+                    &part.buffer,
+                    x.buffer(),
+                    y.buffer(),
+                    bias.unwrap_or(x).buffer(),
+                ],
                 &params,
                 groups,
             )?;

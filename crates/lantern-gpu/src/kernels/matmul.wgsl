@@ -14,7 +14,18 @@ struct Params {
 }
 @group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(3) var<uniform> P: Params;
+// The bias of row w_row0 + r, added to its outputs when HAS_BIAS is 1 (a linear layer); when it
+// is 0 the binding holds X, never read.
+@group(0) @binding(3) var<storage, read> BIAS: array<f32>;
+@group(0) @binding(4) var<uniform> P: Params;
+override HAS_BIAS: u32 = 0u;
+
+fn biased(v: f32, row: u32) -> f32 {
+    if (HAS_BIAS != 0u) {
+        return v + BIAS[row];
+    }
+    return v;
+}
 
 const BM: u32 = 64u;
 const BN: u32 = 32u;
@@ -74,7 +85,7 @@ fn main(@builtin(local_invocation_index) lid: u32,
         for (var j = 0u; j < 2u; j++) {
             let t = t0 + 2u * tt + j;
             if (r < P.w_rows && t < P.tokens) {
-                Y[t * P.y_cols + P.w_row0 + r] = acc[2u * i + j];
+                Y[t * P.y_cols + P.w_row0 + r] = biased(acc[2u * i + j], P.w_row0 + r);
             }
         }
     }

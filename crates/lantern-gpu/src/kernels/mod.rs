@@ -1,5 +1,6 @@
 //! The kernels: each file holds the Rust that checks shapes and dispatches the `.wgsl` beside it.
 
+mod attend;
 mod attention;
 mod elementwise;
 mod matmul;
@@ -8,6 +9,7 @@ mod rope;
 mod sample;
 mod softmax;
 
+pub use attend::AttendShape;
 pub use attention::{AttentionShape, GpuKvCache};
 pub use matmul::MATVEC_MAX_TOKENS;
 pub use rope::{GpuRopeTable, RopeStyle};

@@ -3,8 +3,13 @@
 //! A model holds its weights as a backend's [`Backend::Matrix`] / [`Backend::Vector`] and
 //! computes only through the methods below, so the same model code runs on every backend.
 //! Activations are 2-D, one row per token (`[tokens, features]`); ops that work per head take
-//! the head count. [`cpu::Cpu`] is the CPU backend (native and wasm32, SIMD, threads); a GPU
-//! backend implements the same trait.
+//! the head count. [`cpu::Cpu`] is the CPU backend (native and wasm32, SIMD, threads); the GPU
+//! backend (`gpu::Gpu`, feature `gpu`) implements the same trait.
+//!
+//! Two families of weights: [`Backend::Matrix`] holds a GGUF tensor as the file stores it
+//! (quantized blocks, multiplied row by row: what decoding one token needs), while
+//! [`Backend::Dense`] holds f32 host data in whatever layout the backend's large matmuls are
+//! fastest with (encoders run every token of a padded batch at once).
 
 pub mod cpu;
 #[cfg(feature = "gpu")]
@@ -12,11 +17,12 @@ pub mod gpu;
 mod rope;
 
 use std::fmt;
+use std::sync::Arc;
 
 pub use rope::{Rope, RopeAngles, RopeScaling, RopeStyle};
 
-use crate::bytes::ByteView;
-use crate::error::Result;
+use crate::bytes::{ByteView, ModelBytes};
+use crate::error::{ModelError, Result};
 use crate::gguf::GgmlDType;
 
 /// A tensor's data as the file holds it, handed to a backend to make a weight of it.
@@ -54,6 +60,103 @@ pub struct AttentionShape {
     pub causal: bool,
 }
 
+/// An activation function, applied in place by [`Backend::activate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Activation {
+    /// The exact GELU, `x/2 * (1 + erf(x/√2))` (transformers' `gelu`, what BERT was trained
+    /// with).
+    Gelu,
+    /// GELU's tanh approximation (`gelu_new`, `gelu_pytorch_tanh`).
+    GeluTanh,
+    Relu,
+    Tanh,
+}
+
+/// How a dense weight is held in memory ([`Backend::dense`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Quantization {
+    /// As f32 (or what the backend multiplies f32 activations with: f16 on a GPU with f16
+    /// arithmetic).
+    #[default]
+    None,
+    /// GGML's Q8_0 (blocks of 32 weights sharing one f16 scale: 8.5 bits per weight), quantized
+    /// on load. A matrix whose rows are not whole blocks stays f32.
+    Q8_0,
+}
+
+/// The shape of one [`Backend::attend`] call: non-causal multi-head attention over a padded
+/// batch of `batch = kv_valid.len()` items. Item `b`'s query rows are rows
+/// `b * q_len .. (b + 1) * q_len` of `q` and its keys and values rows `b * kv_len ..` of `k`
+/// and `v`; both are `heads * head_dim` wide, head `h` in columns `h * head_dim ..`.
+///
+/// Encoder self-attention has `q_len == kv_len`; cross-attention over a fixed memory (a
+/// decoder's query rows over an encoder's positions) has its own `kv_len`, and its keys and
+/// values are computed once and passed to every call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AttendShape<'a> {
+    pub heads: usize,
+    pub head_dim: usize,
+    pub q_len: usize,
+    pub kv_len: usize,
+    /// The scores' factor (`1 / sqrt(head_dim)` for BERT; T5 uses 1).
+    pub scale: f32,
+    /// Real keys of each item (at most `kv_len`): the padding after them gets exactly zero
+    /// weight, so an item's result does not depend on its batch.
+    pub kv_valid: &'a [usize],
+    /// Real query rows of each item (at most `q_len`); rows after them come out zero and are
+    /// not computed. `None`: every row is real.
+    pub q_valid: Option<&'a [usize]>,
+}
+
+impl AttendShape<'_> {
+    pub fn batch(&self) -> usize {
+        self.kv_valid.len()
+    }
+
+    pub fn width(&self) -> usize {
+        self.heads * self.head_dim
+    }
+
+    /// Real query rows of item `b`.
+    pub fn q_rows(&self, b: usize) -> usize {
+        self.q_valid
+            .and_then(|v| v.get(b).copied())
+            .unwrap_or(self.q_len)
+    }
+
+    /// Checks the shape against `q`'s `[rows, cols]` and `k`'s and `v`'s.
+    pub fn check(&self, q: (usize, usize), k: (usize, usize), v: (usize, usize)) -> Result<()> {
+        let batch = self.batch();
+        let width = self.heads.checked_mul(self.head_dim);
+        let fits = |(rows, cols): (usize, usize), len: usize| {
+            Some(cols) == width && batch.checked_mul(len) == Some(rows)
+        };
+        let ok = self.heads > 0
+            && self.head_dim > 0
+            && fits(q, self.q_len)
+            && fits(k, self.kv_len)
+            && fits(v, self.kv_len)
+            && self.kv_valid.iter().all(|&n| n <= self.kv_len)
+            && self
+                .q_valid
+                .is_none_or(|v| v.len() == batch && v.iter().all(|&n| n <= self.q_len));
+        if ok {
+            Ok(())
+        } else {
+            Err(ModelError::shape(
+                "attend",
+                format!(
+                    "q {q:?}, k {k:?}, v {v:?} for {batch} items of {} x {} rows, {} heads of {}, \
+                     valid keys {:?}, valid queries {:?}",
+                    self.q_len, self.kv_len, self.heads, self.head_dim, self.kv_valid, self.q_valid
+                ),
+            ))
+        }
+    }
+}
+
 /// What a backend offers the model families.
 pub trait Backend: fmt::Debug + Send + Sync + 'static {
     /// Activations: `[rows, cols]` of f32, one row per token.
@@ -64,6 +167,9 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
     type Vector: fmt::Debug + Send + Sync;
     /// Keys and values of the positions seen so far, for one attention layer.
     type KvCache: fmt::Debug + Send + Sync;
+    /// A dense weight matrix `[out, in]` for [`Backend::linear`], in the layout the backend's
+    /// large matmuls read.
+    type Dense: fmt::Debug + Send + Sync;
 
     /// Short name for reports (`cpu`, `webgpu`).
     fn name(&self) -> String;
@@ -94,6 +200,39 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
     fn matrix(&self, t: TensorData) -> Result<Self::Matrix>;
     /// A vector from a tensor of any type.
     fn vector(&self, t: TensorData) -> Result<Self::Vector>;
+    /// A dense weight from `rows x cols` f32 values, row-major (`[out, in]`, PyTorch's
+    /// `Linear.weight`), held as `quantization` asks.
+    fn dense(
+        &self,
+        name: &str,
+        w: Vec<f32>,
+        rows: usize,
+        cols: usize,
+        quantization: Quantization,
+    ) -> Result<Self::Dense>;
+    /// A `rows x cols` lookup table (embeddings) from f32 values, row-major, for
+    /// [`Backend::embedding`].
+    fn table(&self, name: &str, data: Vec<f32>, rows: usize, cols: usize) -> Result<Self::Matrix> {
+        if rows.checked_mul(cols) != Some(data.len()) {
+            return Err(ModelError::shape(
+                "table",
+                format!("{name:?}: {} values for {rows}x{cols}", data.len()),
+            ));
+        }
+        let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        drop(data);
+        let len = bytes.len();
+        let bytes = ByteView::new(Arc::new(ModelBytes::new(bytes)), 0..len)
+            .ok_or_else(|| ModelError::shape("table", "view outside its buffer"))?;
+        self.matrix(TensorData {
+            name: name.to_owned(),
+            dims: vec![cols, rows],
+            dtype: GgmlDType::F32,
+            bytes,
+        })
+    }
+    /// A vector (a gain, a bias) from f32 values.
+    fn vector_f32(&self, data: Vec<f32>) -> Result<Self::Vector>;
     /// An empty cache for `kv_heads * head_dim` features per position.
     fn kv_cache(&self, kv_heads: usize, head_dim: usize) -> Result<Self::KvCache>;
 
@@ -159,6 +298,42 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
     fn swiglu(&self, gate: &Self::Tensor, up: &Self::Tensor) -> Result<Self::Tensor>;
     /// The last row, as a `[1, cols]` tensor.
     fn last_row(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
+
+    /// `x · wᵀ + bias`: `[n, in] x [out, in] -> [n, out]`, the bias added in the same pass
+    /// where the backend can.
+    fn linear(
+        &self,
+        x: &Self::Tensor,
+        w: &Self::Dense,
+        bias: Option<&Self::Vector>,
+    ) -> Result<Self::Tensor>;
+    /// Layer norm of every row: `(x - mean) / sqrt(var + eps) * gain + bias`.
+    fn layer_norm(
+        &self,
+        x: &Self::Tensor,
+        gain: &Self::Vector,
+        bias: &Self::Vector,
+        eps: f32,
+    ) -> Result<Self::Tensor>;
+    /// `x = f(x)`, element-wise.
+    fn activate(&self, x: &mut Self::Tensor, f: Activation) -> Result<()>;
+    /// Non-causal multi-head scaled dot-product attention of a padded batch ([`AttendShape`]).
+    /// Returns `[batch * q_len, heads * head_dim]`.
+    fn attend(
+        &self,
+        q: &Self::Tensor,
+        k: &Self::Tensor,
+        v: &Self::Tensor,
+        shape: &AttendShape<'_>,
+    ) -> Result<Self::Tensor>;
+    /// Rows `rows` of `x`, in that order (the first token of each text for a classification
+    /// head, or the real rows of a padded batch), so that a GPU reads back only those.
+    fn gather_rows(&self, x: &Self::Tensor, rows: &[usize]) -> Result<Self::Tensor>;
+    /// Whether callers should run forward passes of several batches side by side on the
+    /// thread pool, because one pass's matmuls do not use it (the CPU backend's wasm matmul).
+    fn batches_side_by_side(&self) -> bool {
+        false
+    }
 }
 
 /// The index of the largest value (the first one on ties; 0 for an empty slice): greedy

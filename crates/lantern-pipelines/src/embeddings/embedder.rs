@@ -1,6 +1,6 @@
 //! The embedding pipeline: tokenizer, encoder, pooling, normalisation, batching.
 
-use lantern_models::bert::{self, Quantization};
+use lantern_models::encoder::{self, Encoder, EncoderOptions, Input, Quantization};
 use rayon::prelude::*;
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
@@ -41,15 +41,15 @@ impl Default for EmbedderOptions {
 #[derive(Debug)]
 pub struct Embedder {
     tokenizer: Tokenizer,
-    model: bert::Model,
+    model: Box<dyn Encoder>,
     recipe: Recipe,
     batch_size: usize,
 }
 
 impl Embedder {
     pub fn load(files: &EmbedderFiles<'_>, options: &EmbedderOptions) -> Result<Self> {
-        let cfg = bert::Config::from_json(files.config_json)?;
-        let recipe = Recipe::from_files(&files.recipe, cfg.max_position_embeddings)?;
+        let cfg = encoder::Config::from_json(files.config_json)?;
+        let recipe = Recipe::from_files(&files.recipe, cfg.max_tokens())?;
         let mut tokenizer = Tokenizer::from_bytes(files.tokenizer_json)
             .map_err(|e| EmbeddingsError::Tokenizer(e.to_string()))?;
         // tokenizer.json of sentence-transformers repos often carries the training-time
@@ -64,7 +64,14 @@ impl Embedder {
             }))
             .map_err(|e| EmbeddingsError::Tokenizer(e.to_string()))?;
         tokenizer.with_padding(None);
-        let model = bert::Model::from_safetensors(&cfg, files.safetensors, options.quantization)?;
+        let model = encoder::load_encoder(
+            &cfg,
+            files.safetensors,
+            EncoderOptions {
+                quantization: options.quantization,
+                ..EncoderOptions::default()
+            },
+        )?;
         Ok(Embedder {
             tokenizer,
             model,
@@ -110,7 +117,7 @@ impl Embedder {
         // vector does not depend on its batch, so this changes no result.
         // Elsewhere the matmuls already use every thread: batches go one after the other.
         let threads = rayon::current_num_threads();
-        let side_by_side = self.model.matmul_threads() == 1 && threads > 1;
+        let side_by_side = self.model.batches_side_by_side() && threads > 1;
         let batch = if side_by_side {
             self.batch_size.min(order.len().div_ceil(threads)).max(1)
         } else {
@@ -139,8 +146,8 @@ impl Embedder {
 
     /// One forward pass over `ids[chunk]`, pooled (and normalised) per the recipe.
     fn embed_batch(&self, ids: &[Vec<u32>], chunk: &[usize]) -> Result<Vec<Vec<f32>>> {
-        let batch: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
-        let hidden = self.model.forward(&batch)?;
+        let batch: Vec<Input<'_>> = chunk.iter().map(|&i| ids[i].as_slice().into()).collect();
+        let hidden = self.model.hidden_states(&batch)?;
         Ok(hidden
             .iter()
             .map(|tokens| {

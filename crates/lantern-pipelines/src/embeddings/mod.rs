@@ -1,5 +1,5 @@
-//! Sentence embeddings with BERT-family encoders, the way sentence-transformers computes them:
-//! `feature-extraction` (one vector per text), `sentence-similarity` (a cosine matrix) and
+//! Sentence embeddings with encoders (BERT, DistilBERT, RoBERTa, XLM-R), the way
+//! sentence-transformers computes them: `feature-extraction` (one vector per text), `sentence-similarity` (a cosine matrix) and
 //! semantic search (documents ranked against a query).
 //!
 //! ```no_run
@@ -25,7 +25,7 @@ mod task;
 
 pub use embedder::{Embedder, EmbedderFiles, EmbedderOptions};
 pub use error::{EmbeddingsError, Result};
-pub use lantern_models::bert::Quantization;
+pub use lantern_models::encoder::Quantization;
 pub use pooling::{normalize, pool};
 pub use recipe::{Pooling, Recipe, RecipeFiles, pooling_config_path};
 pub use similarity::{Hit, cosine, rank, similarity_matrix};

@@ -1,5 +1,6 @@
-//! Bidirectional multi-head attention for encoders, over a padded batch, straight from the
-//! projections' row-major output (no transposes into per-head tensors, no batched GEMM of tiny
+//! Bidirectional multi-head attention over a padded batch (encoder self-attention, and
+//! cross-attention of query rows over a fixed memory), straight from the projections' row-major
+//! output (no transposes into per-head tensors, no batched GEMM of tiny
 //! `n x n` matrices: for the short texts embeddings see, those cost more than the arithmetic).
 //!
 //! Per (sequence, head): that head's keys are packed once into blocks of `KEYS` keys stored
@@ -10,9 +11,8 @@
 //! natively); every value is a sum in a fixed order without fused multiply-adds, so the bits
 //! are the same everywhere and do not depend on how rows are grouped.
 
-use rayon::prelude::*;
-
 use super::masked_softmax::scaled_softmax_prefix;
+use super::team;
 
 /// Keys per packed block (the lanes of the score loop).
 const KEYS: usize = 8;
@@ -21,52 +21,68 @@ const ROWS: usize = 4;
 /// Value dimensions per accumulator of the weighted sum (its lanes).
 const DIMS: usize = 8;
 
-/// The shape of one call: `batch` sequences padded to `n` rows, `lens[b]` of them real.
+/// The shape of one call: `batch` items of `q_len` query rows and `kv_len` key/value rows.
 #[derive(Debug, Clone, Copy)]
 pub struct EncoderAttention {
-    pub n: usize,
+    pub q_len: usize,
+    pub kv_len: usize,
     pub heads: usize,
     pub head_dim: usize,
     pub scale: f32,
 }
 
 impl EncoderAttention {
-    /// `q`, `k`, `v`: `[batch * n, heads * head_dim]`; returns the same shape. Query row `i` of
-    /// sequence `b` attends to keys `0..lens[b]` only; rows past `lens[b]` (padding) come out
+    /// `q`: `[batch * q_len, heads * head_dim]`, `k`, `v`: `[batch * kv_len, heads * head_dim]`
+    /// (lengths checked by the caller); returns `q`'s shape. The query rows of item `b` attend
+    /// to its keys `0..kv_valid[b]` only; its rows from `q_valid[b]` on (padding) come out
     /// zero, since nothing reads them.
-    pub fn run(&self, q: &[f32], k: &[f32], v: &[f32], lens: &[usize]) -> Vec<f32> {
-        let (n, hd) = (self.n, self.head_dim);
+    pub fn run(
+        &self,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        kv_valid: &[usize],
+        q_valid: Option<&[usize]>,
+    ) -> Vec<f32> {
+        let hd = self.head_dim;
         let width = self.heads * hd;
         let mut out = vec![0f32; q.len()];
-        let per_seq = n * width;
-        out.par_chunks_mut(per_seq.max(1))
-            .zip(lens.par_iter())
-            .enumerate()
-            .for_each(|(b, (out, &len))| {
-                let len = len.min(n);
-                if len == 0 || hd == 0 {
-                    return;
+        let (q_item, kv_item) = (self.q_len * width, self.kv_len * width);
+        // One task per item (`team::for_each`: the forward pass's team in the threaded wasm
+        // build, rayon elsewhere).
+        let items: Vec<_> = out.chunks_mut(q_item.max(1)).enumerate().collect();
+        team::for_each(items, |(b, out)| {
+            let len = kv_valid.get(b).map_or(0, |&l| l.min(self.kv_len));
+            let q_rows = q_valid
+                .and_then(|v| v.get(b).copied())
+                .unwrap_or(self.q_len)
+                .min(self.q_len);
+            if len == 0 || q_rows == 0 || hd == 0 {
+                return;
+            }
+            let q = Rows::new(q, b * q_item, q_rows, width);
+            let (k, v) = (
+                Rows::new(k, b * kv_item, len, width),
+                Rows::new(v, b * kv_item, len, width),
+            );
+            let blocks = len.div_ceil(KEYS);
+            let padded = blocks * KEYS;
+            let mut packed = vec![0f32; padded * hd];
+            let mut scores = vec![0f32; ROWS * padded];
+            for h in 0..self.heads {
+                let col = h * hd;
+                pack_keys(&k, col, hd, len, &mut packed);
+                let mut i = 0;
+                while i + ROWS <= q_rows {
+                    self.rows::<ROWS>(i, col, len, &q, &v, &packed, &mut scores, out);
+                    i += ROWS;
                 }
-                let rows = |t| Rows::new(t, b * per_seq, len, width);
-                let (q, k, v) = (rows(q), rows(k), rows(v));
-                let blocks = len.div_ceil(KEYS);
-                let padded = blocks * KEYS;
-                let mut packed = vec![0f32; padded * hd];
-                let mut scores = vec![0f32; ROWS * padded];
-                for h in 0..self.heads {
-                    let col = h * hd;
-                    pack_keys(&k, col, hd, len, &mut packed);
-                    let mut i = 0;
-                    while i + ROWS <= len {
-                        self.rows::<ROWS>(i, col, len, &q, &v, &packed, &mut scores, out);
-                        i += ROWS;
-                    }
-                    while i < len {
-                        self.rows::<1>(i, col, len, &q, &v, &packed, &mut scores, out);
-                        i += 1;
-                    }
+                while i < q_rows {
+                    self.rows::<1>(i, col, len, &q, &v, &packed, &mut scores, out);
+                    i += 1;
                 }
-            });
+            }
+        });
         out
     }
 
@@ -189,34 +205,55 @@ mod tests {
     /// Runs one padded batch and checks every output value against a direct, unbatched
     /// computation in f64; padding rows must be zero.
     fn check(heads: usize, hd: usize, n: usize, lens: &[usize], scale: f32) -> Vec<f32> {
+        check_cross(heads, hd, n, n, lens, Some(lens), scale)
+    }
+
+    /// `q_len` query rows per item over `kv_len` keys, `kv_valid` of them real, the query rows
+    /// from `q_valid` on padding.
+    fn check_cross(
+        heads: usize,
+        hd: usize,
+        q_len: usize,
+        kv_len: usize,
+        kv_valid: &[usize],
+        q_valid: Option<&[usize]>,
+        scale: f32,
+    ) -> Vec<f32> {
         let width = heads * hd;
-        let size = lens.len() * n * width;
+        let batch = kv_valid.len();
         let val = |s: usize, i: usize| ((s * 7 + i * 13) % 11) as f32 / 5.0 - 1.0;
-        let q: Vec<f32> = (0..size).map(|i| val(1, i)).collect();
-        let k: Vec<f32> = (0..size).map(|i| val(2, i)).collect();
-        let v: Vec<f32> = (0..size).map(|i| val(3, i)).collect();
+        let q: Vec<f32> = (0..batch * q_len * width).map(|i| val(1, i)).collect();
+        let k: Vec<f32> = (0..batch * kv_len * width).map(|i| val(2, i)).collect();
+        let v: Vec<f32> = (0..batch * kv_len * width).map(|i| val(3, i)).collect();
         let att = EncoderAttention {
-            n,
+            q_len,
+            kv_len,
             heads,
             head_dim: hd,
             scale,
         };
-        let out = att.run(&q, &k, &v, lens);
-        assert_eq!(out.len(), size);
-        for (b, &len) in lens.iter().enumerate() {
-            let at = |t: &[f32], r: usize, h: usize, d: usize| t[(b * n + r) * width + h * hd + d];
+        let out = att.run(&q, &k, &v, kv_valid, q_valid);
+        assert_eq!(out.len(), q.len());
+        for (b, &len) in kv_valid.iter().enumerate() {
+            let q_rows = q_valid.map_or(q_len, |v| v[b]);
+            let at = |t: &[f32], rows: usize, r: usize, h: usize, d: usize| {
+                t[(b * rows + r) * width + h * hd + d]
+            };
             for h in 0..heads {
-                for i in 0..n {
+                for i in 0..q_len {
                     for d in 0..hd {
-                        let got = at(&out, i, h, d);
-                        if i >= len {
+                        let got = at(&out, q_len, i, h, d);
+                        if i >= q_rows || len == 0 {
                             assert_eq!(got, 0.0);
                             continue;
                         }
                         let s: Vec<f64> = (0..len)
                             .map(|j| {
                                 (0..hd)
-                                    .map(|e| at(&q, i, h, e) as f64 * at(&k, j, h, e) as f64)
+                                    .map(|e| {
+                                        at(&q, q_len, i, h, e) as f64
+                                            * at(&k, kv_len, j, h, e) as f64
+                                    })
                                     .sum::<f64>()
                                     * scale as f64
                             })
@@ -224,12 +261,12 @@ mod tests {
                         let m = s.iter().cloned().fold(f64::MIN, f64::max);
                         let z: f64 = s.iter().map(|x| (x - m).exp()).sum();
                         let want: f64 = (0..len)
-                            .map(|j| (s[j] - m).exp() / z * at(&v, j, h, d) as f64)
+                            .map(|j| (s[j] - m).exp() / z * at(&v, kv_len, j, h, d) as f64)
                             .sum();
                         assert!(
                             (got as f64 - want).abs() < 1e-5,
-                            "heads {heads} hd {hd} n {n} lens {lens:?}: b{b} h{h} i{i} d{d}: \
-                             {got} vs {want}"
+                            "heads {heads} hd {hd} q {q_len} kv {kv_len} {kv_valid:?} \
+                             {q_valid:?}: b{b} h{h} i{i} d{d}: {got} vs {want}"
                         );
                     }
                 }
@@ -257,6 +294,17 @@ mod tests {
         }
     }
 
+    /// Cross-attention: one or a few query rows over a longer memory, some of it padding;
+    /// query padding of its own; an item without keys.
+    #[test]
+    fn cross_attention_matches_naive_attention() {
+        for (heads, hd) in [(1, 4), (3, 8), (2, 13)] {
+            check_cross(heads, hd, 1, 70, &[70, 33, 1], None, 0.3);
+            check_cross(heads, hd, 5, 17, &[17, 9], Some(&[5, 2]), 1.0);
+            check_cross(heads, hd, 3, 9, &[0, 9], None, 0.5);
+        }
+    }
+
     /// A text's output in a padded batch has the same bits as alone (the GEMMs' rows are
     /// independent too, which is what makes an embedding independent of its batch).
     #[test]
@@ -272,21 +320,23 @@ mod tests {
             (0..size).map(|i| val(3, i)).collect(),
         );
         let batch = EncoderAttention {
-            n,
+            q_len: n,
+            kv_len: n,
             heads,
             head_dim: hd,
             scale: 0.3,
         }
-        .run(&q, &k, &v, &lens);
+        .run(&q, &k, &v, &lens, Some(&lens));
         for (b, &len) in lens.iter().enumerate() {
             let rows = |t: &[f32]| t[b * n * width..][..len * width].to_vec();
             let alone = EncoderAttention {
-                n: len,
+                q_len: len,
+                kv_len: len,
                 heads,
                 head_dim: hd,
                 scale: 0.3,
             }
-            .run(&rows(&q), &rows(&k), &rows(&v), &[len]);
+            .run(&rows(&q), &rows(&k), &rows(&v), &[len], None);
             let got = rows(&batch);
             assert!(
                 got.iter()

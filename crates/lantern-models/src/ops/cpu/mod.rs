@@ -8,6 +8,7 @@
 
 mod attention;
 mod cast;
+pub(crate) mod dense;
 pub(crate) mod encoder_attention;
 pub mod kernels;
 pub(crate) mod layer_norm;
@@ -18,11 +19,16 @@ pub mod packed_f32;
 mod team;
 
 pub use attention::CpuKvCache;
+pub use dense::CpuDense;
 pub use matrix::CpuMatrix;
 
-use super::{AttentionShape, Backend, Rope, RopeAngles, RopeStyle, TensorData};
+use super::{
+    Activation, AttendShape, AttentionShape, Backend, Quantization, Rope, RopeAngles, RopeStyle,
+    TensorData,
+};
 use crate::error::{ModelError, Result};
 use crate::gguf::GgmlDType;
+use encoder_attention::EncoderAttention;
 use kernels::{Kind, QActs};
 
 /// The CPU backend. Threads come from rayon's global pool (one thread where there is none,
@@ -67,6 +73,7 @@ impl Backend for Cpu {
     type Matrix = CpuMatrix;
     type Vector = Vec<f32>;
     type KvCache = CpuKvCache;
+    type Dense = CpuDense;
 
     fn name(&self) -> String {
         "cpu".to_owned()
@@ -144,6 +151,21 @@ impl Backend for Cpu {
         Ok(out)
     }
 
+    fn dense(
+        &self,
+        name: &str,
+        w: Vec<f32>,
+        rows: usize,
+        cols: usize,
+        quantization: Quantization,
+    ) -> Result<CpuDense> {
+        CpuDense::new(name, w, rows, cols, quantization)
+    }
+
+    fn vector_f32(&self, data: Vec<f32>) -> Result<Vec<f32>> {
+        Ok(data)
+    }
+
     fn kv_cache(&self, kv_heads: usize, head_dim: usize) -> Result<CpuKvCache> {
         Ok(CpuKvCache::new(kv_heads * head_dim))
     }
@@ -192,6 +214,17 @@ impl Backend for Cpu {
                     format!("{}x{} · {:?} {}x{}", x.rows, x.cols, w.name, w.rows, w.cols),
                 ));
             }
+        }
+        // No tokens, no products (the kernels split their output by tokens).
+        if x.rows == 0 {
+            return Ok(ws
+                .iter()
+                .map(|w| CpuTensor {
+                    rows: 0,
+                    cols: w.rows,
+                    data: Vec::new(),
+                })
+                .collect());
         }
         // The matrices with a kernel here share one quantization of the input and one
         // parallel loop; the others go through candle's dot products one by one.
@@ -360,5 +393,92 @@ impl Backend for Cpu {
             cols: x.cols,
             data: x.row(x.rows - 1).to_vec(),
         })
+    }
+
+    fn linear(&self, x: &CpuTensor, w: &CpuDense, bias: Option<&Vec<f32>>) -> Result<CpuTensor> {
+        w.linear(x, bias.map(Vec::as_slice))
+    }
+
+    fn layer_norm(
+        &self,
+        x: &CpuTensor,
+        gain: &Vec<f32>,
+        bias: &Vec<f32>,
+        eps: f32,
+    ) -> Result<CpuTensor> {
+        if gain.len() != x.cols || bias.len() != x.cols {
+            return Err(ModelError::shape(
+                "layer_norm",
+                format!(
+                    "{} gains, {} biases for {} columns",
+                    gain.len(),
+                    bias.len(),
+                    x.cols
+                ),
+            ));
+        }
+        let mut y = x.clone();
+        if x.cols > 0 {
+            y.data
+                .chunks_exact_mut(x.cols)
+                .for_each(|r| layer_norm::layer_norm(r, gain, bias, eps));
+        }
+        Ok(y)
+    }
+
+    fn activate(&self, x: &mut CpuTensor, f: Activation) -> Result<()> {
+        match f {
+            Activation::Gelu => math::gelu_erf(&mut x.data),
+            Activation::GeluTanh => math::gelu_tanh(&mut x.data),
+            Activation::Relu => math::relu(&mut x.data),
+            Activation::Tanh => math::tanh(&mut x.data),
+        }
+        Ok(())
+    }
+
+    fn attend(
+        &self,
+        q: &CpuTensor,
+        k: &CpuTensor,
+        v: &CpuTensor,
+        shape: &AttendShape<'_>,
+    ) -> Result<CpuTensor> {
+        shape.check((q.rows, q.cols), (k.rows, k.cols), (v.rows, v.cols))?;
+        let att = EncoderAttention {
+            q_len: shape.q_len,
+            kv_len: shape.kv_len,
+            heads: shape.heads,
+            head_dim: shape.head_dim,
+            scale: shape.scale,
+        };
+        Ok(CpuTensor {
+            rows: q.rows,
+            cols: q.cols,
+            data: att.run(&q.data, &k.data, &v.data, shape.kv_valid, shape.q_valid),
+        })
+    }
+
+    fn gather_rows(&self, x: &CpuTensor, rows: &[usize]) -> Result<CpuTensor> {
+        if let Some(&bad) = rows.iter().find(|&&r| r >= x.rows) {
+            return Err(ModelError::shape(
+                "gather_rows",
+                format!("row {bad} of {}", x.rows),
+            ));
+        }
+        let mut data = Vec::with_capacity(rows.len() * x.cols);
+        for &r in rows {
+            data.extend_from_slice(x.row(r));
+        }
+        Ok(CpuTensor {
+            rows: rows.len(),
+            cols: x.cols,
+            data,
+        })
+    }
+
+    /// In wasm the f32 matmul is single-threaded (the packed kernel), so the threaded build
+    /// gets its parallelism from running batches side by side; natively `gemm` uses the pool.
+    fn batches_side_by_side(&self) -> bool {
+        cfg!(target_arch = "wasm32")
     }
 }

@@ -2,8 +2,14 @@
 //!
 //! Weights are uploaded as the file stores them (GGUF blocks, repacked by `lantern-gpu` for
 //! WGSL); types without GPU kernels (Q5_0, Q2_K, BF16, ...) are dequantized on the CPU and
-//! uploaded as f16. Activations, the KV cache and every intermediate stay on the GPU; the
-//! kernels of a forward pass are recorded into one submission, run when the logits are read.
+//! uploaded as f16. Dense weights (encoders) are uploaded as f16 when the device multiplies in
+//! f16, else as f32, or as Q8_0 blocks when asked. Activations, the KV cache and every
+//! intermediate stay on the GPU; the kernels of a forward pass are recorded into one
+//! submission, run when the result is read.
+//!
+//! A GPU error becomes a [`ModelError`] in one place (`From<GpuError>`): a failed device
+//! ([`ModelError::Device`], [`ModelError::is_device_failure`]: run on the CPU instead), or the
+//! shape and weight errors any backend would report.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
@@ -18,19 +24,47 @@ use web::block_on_read;
 use std::sync::Mutex;
 
 use half::f16;
-use lantern_gpu::{GpuError, GpuKvCache, GpuRopeTable, GpuTensor, GpuWeight, WeightType};
+use lantern_gpu::{
+    GpuError, GpuKvCache, GpuRopeTable, GpuTensor, GpuWeight, Precision, WeightType,
+};
 
+use super::cpu::dense::q8_0_bytes;
 use super::cpu::{Cpu, CpuMatrix};
-use super::{AttentionShape, Backend, Rope, RopeAngles, RopeStyle, TensorData};
+use super::{
+    Activation, AttendShape, AttentionShape, Backend, Quantization, Rope, RopeAngles, RopeStyle,
+    TensorData,
+};
 use crate::error::{ModelError, Result};
 use crate::gguf::GgmlDType;
 
 pub use lantern_gpu;
 
-/// A GPU error as a model error. The stable code comes first (`gpu_device_lost: ...`), so a
-/// caller can tell "fall back to the CPU" from a mistake.
-fn err(e: GpuError) -> ModelError {
-    ModelError::Backend(format!("{}: {e}", e.code()))
+impl From<GpuError> for ModelError {
+    /// Shape and weight errors are what the CPU would report too; everything else means the
+    /// device failed or cannot run this model (`GpuError::should_fall_back`), and keeps the GPU
+    /// layer's stable code (`gpu_device_lost`, `gpu_out_of_memory`, ...).
+    fn from(e: GpuError) -> Self {
+        match e {
+            GpuError::Shape { op, detail } => ModelError::Shape { op, detail },
+            GpuError::InvalidWeight { name, detail } => ModelError::InvalidWeight { name, detail },
+            other => ModelError::Device {
+                code: other.code(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// The kernels read eight weights at a time: a matrix of other widths cannot run here (a
+/// device limitation, so the CPU is the answer).
+fn check_width(name: &str, cols: usize) -> Result<()> {
+    if cols == 0 || !cols.is_multiple_of(8) {
+        return Err(GpuError::Unsupported {
+            what: format!("{name:?}: rows of {cols} values (a multiple of 8 is)"),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 fn weight_type(d: GgmlDType) -> Option<WeightType> {
@@ -103,6 +137,7 @@ impl Backend for Gpu {
     type Matrix = GpuWeight;
     type Vector = GpuTensor;
     type KvCache = GpuKvCache;
+    type Dense = GpuWeight;
 
     fn name(&self) -> String {
         "webgpu".to_owned()
@@ -114,7 +149,7 @@ impl Backend for Gpu {
             return self
                 .gpu
                 .weight(&t.name, ty, rows, cols, t.bytes.as_slice())
-                .map_err(err);
+                .map_err(ModelError::from);
         }
         // No kernels for this type: dequantize on the CPU (as the file stores it, never repacked
         // here) and upload f16, row by row into one buffer.
@@ -134,12 +169,64 @@ impl Backend for Gpu {
         }
         self.gpu
             .weight(&t.name, WeightType::F16, rows, cols, &bytes)
-            .map_err(err)
+            .map_err(ModelError::from)
     }
 
     fn vector(&self, t: TensorData) -> Result<GpuTensor> {
         let v = Cpu.vector(t)?;
-        self.gpu.tensor(&v, 1, v.len()).map_err(err)
+        self.gpu.tensor(&v, 1, v.len()).map_err(ModelError::from)
+    }
+
+    fn dense(
+        &self,
+        name: &str,
+        w: Vec<f32>,
+        rows: usize,
+        cols: usize,
+        quantization: Quantization,
+    ) -> Result<GpuWeight> {
+        if rows.checked_mul(cols) != Some(w.len()) {
+            return Err(ModelError::shape(
+                "dense",
+                format!("{name:?}: {} values for {rows}x{cols}", w.len()),
+            ));
+        }
+        check_width(name, cols)?;
+        let (ty, bytes): (WeightType, Vec<u8>) = match quantization {
+            Quantization::Q8_0 if cols.is_multiple_of(32) => {
+                (WeightType::Q8_0, q8_0_bytes(&w, cols))
+            }
+            // f16 weights halve what every product reads; the device multiplies in f16 anyway.
+            _ if self.gpu.precision() == Precision::F16 => (
+                WeightType::F16,
+                w.iter()
+                    .flat_map(|&v| f16::from_f32(v).to_le_bytes())
+                    .collect(),
+            ),
+            _ => (
+                WeightType::F32,
+                w.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ),
+        };
+        drop(w);
+        Ok(self.gpu.weight(name, ty, rows, cols, &bytes)?)
+    }
+
+    fn table(&self, name: &str, data: Vec<f32>, rows: usize, cols: usize) -> Result<GpuWeight> {
+        if rows.checked_mul(cols) != Some(data.len()) {
+            return Err(ModelError::shape(
+                "table",
+                format!("{name:?}: {} values for {rows}x{cols}", data.len()),
+            ));
+        }
+        check_width(name, cols)?;
+        let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        drop(data);
+        Ok(self.gpu.weight(name, WeightType::F32, rows, cols, &bytes)?)
+    }
+
+    fn vector_f32(&self, data: Vec<f32>) -> Result<GpuTensor> {
+        Ok(self.gpu.tensor(&data, 1, data.len())?)
     }
 
     fn kv_cache(&self, kv_heads: usize, head_dim: usize) -> Result<GpuKvCache> {
@@ -147,17 +234,17 @@ impl Backend for Gpu {
     }
 
     fn tensor(&self, data: Vec<f32>, rows: usize, cols: usize) -> Result<GpuTensor> {
-        self.gpu.tensor(&data, rows, cols).map_err(err)
+        self.gpu.tensor(&data, rows, cols).map_err(ModelError::from)
     }
 
     fn read(&self, x: &GpuTensor) -> Result<Vec<f32>> {
-        let v = block_on_read(&self.gpu, x).map_err(err)?;
+        let v = block_on_read(&self.gpu, x).map_err(ModelError::from)?;
         self.count_read();
         Ok(v)
     }
 
     async fn read_async(&self, x: &GpuTensor) -> Result<Vec<f32>> {
-        let v = self.gpu.read(x).await.map_err(err)?;
+        let v = self.gpu.read(x).await.map_err(ModelError::from)?;
         self.count_read();
         Ok(v)
     }
@@ -166,8 +253,8 @@ impl Backend for Gpu {
         if x.rows() != 1 {
             return Err(ModelError::shape("argmax", format!("{} rows", x.rows())));
         }
-        let ids = self.gpu.argmax(x).map_err(err)?;
-        let id = self.gpu.read_ids(&ids).await.map_err(err)?;
+        let ids = self.gpu.argmax(x).map_err(ModelError::from)?;
+        let id = self.gpu.read_ids(&ids).await.map_err(ModelError::from)?;
         self.count_read();
         match id.first() {
             Some(&id) if (id as usize) < x.cols() => Ok(id),
@@ -187,25 +274,25 @@ impl Backend for Gpu {
                 vocab: table.rows(),
             });
         }
-        self.gpu.embedding_of(table, ids).map_err(err)
+        self.gpu.embedding_of(table, ids).map_err(ModelError::from)
     }
 
     fn matmul(&self, x: &GpuTensor, w: &GpuWeight) -> Result<GpuTensor> {
-        self.gpu.matmul(x, w).map_err(err)
+        self.gpu.matmul(x, w).map_err(ModelError::from)
     }
 
     fn add_bias(&self, x: &mut GpuTensor, bias: &GpuTensor) -> Result<()> {
-        *x = self.gpu.add_bias(x, bias).map_err(err)?;
+        *x = self.gpu.add_bias(x, bias).map_err(ModelError::from)?;
         Ok(())
     }
 
     fn add_assign(&self, x: &mut GpuTensor, y: &GpuTensor) -> Result<()> {
-        *x = self.gpu.add(x, y).map_err(err)?;
+        *x = self.gpu.add(x, y).map_err(ModelError::from)?;
         Ok(())
     }
 
     fn rms_norm(&self, x: &GpuTensor, gain: &GpuTensor, eps: f32) -> Result<GpuTensor> {
-        self.gpu.rms_norm(x, gain, eps).map_err(err)
+        self.gpu.rms_norm(x, gain, eps).map_err(ModelError::from)
     }
 
     fn rms_norm_heads(
@@ -218,7 +305,7 @@ impl Backend for Gpu {
         *x = self
             .gpu
             .rms_norm_heads(x, gain, head_dim, eps)
-            .map_err(err)?;
+            .map_err(ModelError::from)?;
         Ok(())
     }
 
@@ -252,13 +339,15 @@ impl Backend for Gpu {
             let table = self
                 .gpu
                 .rope_table(&angles.cos, &angles.sin, angles.half)
-                .map_err(err)?;
+                .map_err(ModelError::from)?;
             *cached = Some((angles.clone(), table));
         }
         let Some((_, table)) = cached.as_ref() else {
             return Err(ModelError::Backend("rope table missing".into()));
         };
-        self.gpu.rope(x, head_dim, style, table, 0).map_err(err)
+        self.gpu
+            .rope(x, head_dim, style, table, 0)
+            .map_err(ModelError::from)
     }
 
     fn attention(
@@ -283,17 +372,77 @@ impl Backend for Gpu {
             start_pos,
             causal,
         };
-        self.gpu.attention(q, k, v, cache, shape).map_err(err)
+        self.gpu
+            .attention(q, k, v, cache, shape)
+            .map_err(ModelError::from)
     }
 
     fn swiglu(&self, gate: &GpuTensor, up: &GpuTensor) -> Result<GpuTensor> {
-        self.gpu.swiglu(gate, up).map_err(err)
+        self.gpu.swiglu(gate, up).map_err(ModelError::from)
     }
 
     fn last_row(&self, x: &GpuTensor) -> Result<GpuTensor> {
         if x.rows() == 0 {
             return Err(ModelError::shape("last_row", "no rows"));
         }
-        self.gpu.rows(x, x.rows() - 1, 1).map_err(err)
+        self.gpu.rows(x, x.rows() - 1, 1).map_err(ModelError::from)
+    }
+
+    fn linear(&self, x: &GpuTensor, w: &GpuWeight, bias: Option<&GpuTensor>) -> Result<GpuTensor> {
+        Ok(self.gpu.linear(x, w, bias)?)
+    }
+
+    fn layer_norm(
+        &self,
+        x: &GpuTensor,
+        gain: &GpuTensor,
+        bias: &GpuTensor,
+        eps: f32,
+    ) -> Result<GpuTensor> {
+        Ok(self.gpu.layer_norm(x, gain, Some(bias), eps)?)
+    }
+
+    fn activate(&self, x: &mut GpuTensor, f: Activation) -> Result<()> {
+        *x = match f {
+            Activation::Gelu => self.gpu.gelu(x),
+            Activation::GeluTanh => self.gpu.gelu_tanh(x),
+            Activation::Relu => self.gpu.relu(x),
+            Activation::Tanh => self.gpu.tanh(x),
+        }?;
+        Ok(())
+    }
+
+    fn attend(
+        &self,
+        q: &GpuTensor,
+        k: &GpuTensor,
+        v: &GpuTensor,
+        shape: &AttendShape<'_>,
+    ) -> Result<GpuTensor> {
+        let dims = |t: &GpuTensor| (t.rows(), t.cols());
+        shape.check(dims(q), dims(k), dims(v))?;
+        let AttendShape {
+            heads,
+            head_dim,
+            q_len,
+            kv_len,
+            scale,
+            kv_valid,
+            q_valid,
+        } = *shape;
+        let shape = lantern_gpu::AttendShape {
+            heads,
+            head_dim,
+            q_len,
+            kv_len,
+            scale,
+            kv_valid,
+            q_valid,
+        };
+        Ok(self.gpu.attend(q, k, v, &shape)?)
+    }
+
+    fn gather_rows(&self, x: &GpuTensor, rows: &[usize]) -> Result<GpuTensor> {
+        Ok(self.gpu.gather_rows(x, rows)?)
     }
 }

@@ -1,0 +1,118 @@
+//! Non-causal attention over a padded batch (encoders; cross-attention over a fixed memory).
+
+use super::groups;
+use crate::context::Gpu;
+use crate::error::{GpuError, Result};
+use crate::pipeline::KernelKey;
+use crate::tensor::GpuTensor;
+
+/// The shape of one [`Gpu::attend`] call: `kv_valid.len()` items, item `b` with query rows
+/// `b * q_len ..` of `q` and key/value rows `b * kv_len ..` of `k` and `v`, all
+/// `heads * head_dim` wide.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AttendShape<'a> {
+    pub heads: usize,
+    pub head_dim: usize,
+    pub q_len: usize,
+    pub kv_len: usize,
+    pub scale: f32,
+    /// Real keys of each item; the padding after them gets exactly zero weight.
+    pub kv_valid: &'a [usize],
+    /// Real query rows of each item (rows after them come out zero); `None`: all.
+    pub q_valid: Option<&'a [usize]>,
+}
+
+impl Gpu {
+    /// Scaled dot-product attention of every query row to its item's real keys, every head.
+    /// Returns `q`'s shape.
+    pub fn attend(
+        &self,
+        q: &GpuTensor,
+        k: &GpuTensor,
+        v: &GpuTensor,
+        shape: &AttendShape<'_>,
+    ) -> Result<GpuTensor> {
+        let AttendShape {
+            heads,
+            head_dim,
+            q_len,
+            kv_len,
+            scale,
+            kv_valid,
+            q_valid,
+        } = *shape;
+        let batch = kv_valid.len();
+        let width = heads * head_dim;
+        let fits = |t: &GpuTensor, len: usize| t.cols() == width && t.rows() == batch * len;
+        if heads == 0
+            || !fits(q, q_len)
+            || !fits(k, kv_len)
+            || !fits(v, kv_len)
+            || q_valid.is_some_and(|v| v.len() != batch)
+        {
+            return Err(GpuError::shape(
+                "attend",
+                format!(
+                    "q {}x{}, k {}x{}, v {}x{} for {batch} items of {q_len} x {kv_len} rows, \
+                     {heads} heads of {head_dim}",
+                    q.rows(),
+                    q.cols(),
+                    k.rows(),
+                    k.cols(),
+                    v.rows(),
+                    v.cols()
+                ),
+            ));
+        }
+        // Four values per vector load, at most four output values per thread of 64.
+        if head_dim == 0 || !head_dim.is_multiple_of(4) || head_dim > 256 {
+            return Err(GpuError::Unsupported {
+                what: format!("attention heads of {head_dim} (a multiple of 4 up to 256 is)"),
+            });
+        }
+        // Indices in the kernel are u32.
+        if u32::try_from(q.len().max(k.len())).is_err()
+            || u32::try_from(batch * q_len * heads).is_err()
+        {
+            return Err(GpuError::LimitsTooSmall {
+                limit: "32-bit indexing of attention",
+                required: q.len().max(k.len()) as u64,
+                available: u64::from(u32::MAX),
+            });
+        }
+        let out = self.empty(q.rows(), q.cols())?;
+        if out.is_empty() {
+            return Ok(out);
+        }
+        let clamp = |n: usize, max: usize| n.min(max) as u32;
+        let valid: Vec<u32> = kv_valid
+            .iter()
+            .map(|&n| clamp(n, kv_len))
+            .chain((0..batch).map(|b| clamp(q_valid.map_or(q_len, |v| v[b]), q_len)))
+            .collect();
+        let valid = self.ids(&valid)?;
+        self.dispatch(
+            &KernelKey::new("attend"),
+            || include_str!("attend.wgsl").to_owned(),
+            &[
+                q.buffer(),
+                k.buffer(),
+                v.buffer(),
+                valid.buffer(),
+                out.buffer(),
+            ],
+            &[
+                batch as u32,
+                q_len as u32,
+                kv_len as u32,
+                heads as u32,
+                head_dim as u32,
+                scale.to_bits(),
+                0,
+                0,
+            ],
+            groups(batch * q_len * heads, 1),
+        )?;
+        Ok(out)
+    }
+}
