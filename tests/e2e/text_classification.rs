@@ -57,7 +57,10 @@ fn assert_same(page: &[(String, f64)], native: &[(String, f64)], tolerance: f64)
     assert_eq!(page.len(), native.len(), "{page:?} vs {native:?}");
     for ((pl, ps), (nl, ns)) in page.iter().zip(native) {
         assert_eq!(pl, nl, "{page:?} vs {native:?}");
-        assert!((ps - ns).abs() <= 5e-5 + tolerance, "{pl}: page {ps}, CLI {ns}");
+        assert!(
+            (ps - ns).abs() <= 5e-5 + tolerance,
+            "{pl}: page {ps}, CLI {ns}"
+        );
     }
 }
 
@@ -95,7 +98,8 @@ async fn run_case(isolation: bool, query: &str, backend: &str, tolerance: f64) {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    b.screenshot(&format!("text-classification-{name}.png")).await;
+    b.screenshot(&format!("text-classification-{name}.png"))
+        .await;
 }
 
 /// wasm (simd128, packed matmul) and native (gemm) sum in different orders: 1e-5.

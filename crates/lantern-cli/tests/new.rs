@@ -7,7 +7,9 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use lantern_mirror::testing::{EMBEDDING_REPO, start_fixture_mirror, start_mirror};
+use lantern_mirror::testing::{
+    EMBEDDING_REPO, TEXT_CLASSIFICATION_BERT_REPO, start_fixture_mirror, start_mirror,
+};
 
 /// What `lantern new` wrote, parsed.
 fn manifest(dir: &Path) -> toml::Table {
@@ -270,4 +272,64 @@ fn the_real_minilm_card_makes_a_similarity_demo_that_builds() {
         .output()
         .unwrap();
     ok(&out);
+}
+
+/// The text-classification fixture's card says `pipeline_tag: text-classification`: the demo
+/// gets that task, examples to classify, and `lantern build` pins what the classifier reads.
+#[test]
+fn a_classifier_card_makes_a_classification_demo_that_builds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = start_fixture_mirror();
+    let dir = tmp.path().join("demo");
+    let report = ok(&new(
+        &mirror.url(),
+        tmp.path(),
+        &dir,
+        &["--model", TEXT_CLASSIFICATION_BERT_REPO],
+    ));
+    assert!(
+        report.contains("pipeline_tag text-classification"),
+        "{report}"
+    );
+    let m = manifest(&dir);
+    assert_eq!(m["task"].as_str(), Some("text-classification"));
+    assert!(m["model"].get("files").is_none(), "{m:?}");
+    assert!(
+        m["text_classification"]["examples"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 2
+    );
+    let runtime = runtime(tmp.path());
+    let out = lantern(&mirror.url(), &tmp.path().join("cache"))
+        .arg("build")
+        .arg(dir.join("demo.toml"))
+        .arg("--out")
+        .arg(dir.join("space"))
+        .arg("--runtime")
+        .arg(&runtime)
+        .output()
+        .unwrap();
+    ok(&out);
+    let demo: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("space/demo.json")).unwrap()).unwrap();
+    let mut files: Vec<&str> = demo["model"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "config.json",
+            "model.safetensors",
+            "tokenizer.json",
+            "tokenizer_config.json"
+        ]
+    );
+    assert_eq!(demo["task"], "text-classification");
+    assert!(demo["examples"].as_array().unwrap().len() >= 2);
 }

@@ -104,8 +104,8 @@ impl DemoConfig {
     ///
     /// [`CoreError::UnknownTask`]: crate::CoreError::UnknownTask
     pub fn from_json(text: &str) -> Result<DemoConfig, crate::CoreError> {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| crate::CoreError::InvalidDemo(e.to_string()))?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| crate::CoreError::InvalidDemo(e.to_string()))?;
         match value.get("task") {
             Some(serde_json::Value::String(task)) => {
                 task.parse::<Task>()?;

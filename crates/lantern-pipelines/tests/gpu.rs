@@ -2,9 +2,11 @@
 //! held to transformers' goldens with the same tolerance as on the CPU, and sentence
 //! embeddings equal to the CPU's. The page's choice is forced to WebGPU, as a software adapter
 //! is never picked automatically.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "common/classification.rs"]
+#[allow(dead_code)] // the bad-input half runs on the CPU (tests/text_classification.rs)
 mod classification;
 
 use std::path::PathBuf;
@@ -24,7 +26,8 @@ fn fixture(name: &str) -> PathBuf {
 
 /// Natively a GPU readback blocks, so nothing here waits for an event loop.
 fn ready<T>(f: impl Future<Output = T>) -> T {
-    f.now_or_never().expect("nothing here waits for an event loop")
+    f.now_or_never()
+        .expect("nothing here waits for an event loop")
 }
 
 fn gpu() -> Device {

@@ -1,5 +1,6 @@
 //! Text classification natively on the CPU: the tiny random classifiers (BERT, DistilBERT,
 //! RoBERTa with pairs, XLM-R multi-label) against transformers' goldens, and bad input.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "common/classification.rs"]
@@ -20,7 +21,8 @@ fn model_dir(name: &str) -> PathBuf {
 
 /// Runs a future that needs no event loop (files from a folder, the CPU backend).
 fn ready<T>(f: impl Future<Output = T>) -> T {
-    f.now_or_never().expect("nothing here waits for an event loop")
+    f.now_or_never()
+        .expect("nothing here waits for an event loop")
 }
 
 #[test]
@@ -73,7 +75,10 @@ fn a_bert_vocab_txt_tokenizes_as_tokenizer_json_does() {
         .unwrap()
         .pipeline;
     let golden: serde_json::Value = serde_json::from_str(classification::GOLDEN).unwrap();
-    for case in golden["models"]["tiny-bert-sst2"]["cases"].as_array().unwrap() {
+    for case in golden["models"]["tiny-bert-sst2"]["cases"]
+        .as_array()
+        .unwrap()
+    {
         let input = TextInput {
             text: case["text"].as_str().unwrap().to_owned(),
             text_pair: case["text_pair"].as_str().map(str::to_owned),

@@ -16,7 +16,9 @@ use crate::Task;
 #[serde(tag = "task", rename_all = "kebab-case")]
 pub enum TaskInput {
     /// `feature-extraction` / `sentence-similarity`: one vector per sentence.
-    Embeddings { sentences: Vec<String> },
+    Embeddings {
+        sentences: Vec<String>,
+    },
     TextClassification(ClassifyInput),
 }
 
@@ -69,10 +71,7 @@ impl TextInput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "task", rename_all = "kebab-case")]
 pub enum TaskOutput {
-    Embeddings {
-        vectors: Vec<Vec<f32>>,
-        dim: usize,
-    },
+    Embeddings { vectors: Vec<Vec<f32>>, dim: usize },
     TextClassification(Labels),
 }
 

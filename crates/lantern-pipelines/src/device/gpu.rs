@@ -2,9 +2,9 @@
 
 use lantern_core::protocol::BackendChoice;
 use lantern_models::ops::gpu::Gpu;
-use lantern_models::ops::gpu::lantern_gpu::{AdapterReport, GpuAdapter, GpuOptions};
+use lantern_models::ops::gpu::lantern_gpu::{AdapterReport, GpuAdapter, GpuOptions, Precision};
 
-use super::{Device, Loader, Selection, refused};
+use super::{Arithmetic, Device, Loader, Selection, refused};
 use crate::error::Result;
 
 /// An adapter worth opening, found before the model is downloaded.
@@ -81,7 +81,14 @@ impl Adapter {
             refused(self.choice, &why)?;
             return Ok(Err(why));
         }
-        let gpu = match self.adapter.open(GpuOptions::default()).await {
+        let options = GpuOptions {
+            precision: match L::ARITHMETIC {
+                Arithmetic::Fast => None,
+                Arithmetic::Exact => Some(Precision::F32),
+            },
+            ..GpuOptions::default()
+        };
+        let gpu = match self.adapter.open(options).await {
             Ok(gpu) => gpu,
             Err(e) => {
                 let why = format!("the WebGPU device did not open ({e})");

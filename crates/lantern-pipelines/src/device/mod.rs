@@ -66,11 +66,24 @@ pub async fn select(choice: BackendChoice, fail_after: Option<u32>) -> Result<Se
     gpu::probe(choice, fail_after).await
 }
 
+/// The arithmetic a task wants from a GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arithmetic {
+    /// f16 products where the adapter has `shader-f16` (half the bandwidth; quantized chat
+    /// models, whose weights are coarser than f16 anyway).
+    Fast,
+    /// f32 throughout: the encoders' scores and vectors are held to 1e-4 of transformers, which
+    /// f16 products miss (measured on lavapipe: 8e-4 on a classifier's logits).
+    Exact,
+}
+
 /// How a task loads its model onto a backend: the one piece of a task's loading that
 /// depends on the device. Called again on the CPU after a GPU failure, so it reads its files
 /// again (the GPU backend keeps no copy of them).
 pub trait Loader {
     type Output;
+    /// What the model needs of a GPU's arithmetic.
+    const ARITHMETIC: Arithmetic = Arithmetic::Fast;
     fn load<B: Backend>(&self, backend: B) -> impl Future<Output = Result<Self::Output>>;
 }
 

@@ -1,6 +1,8 @@
 //! The embedding pipeline: tokenizer, encoder, pooling, normalisation, batching.
 
 use lantern_models::encoder::{self, Encoder, EncoderOptions, Input, Quantization};
+use lantern_models::ops::Backend;
+use lantern_models::ops::cpu::Cpu;
 use rayon::prelude::*;
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
@@ -47,7 +49,17 @@ pub struct Embedder {
 }
 
 impl Embedder {
+    /// Loads on the CPU.
     pub fn load(files: &EmbedderFiles<'_>, options: &EmbedderOptions) -> Result<Self> {
+        Self::load_on(Cpu, files, options)
+    }
+
+    /// Loads on `backend`.
+    pub fn load_on<B: Backend>(
+        backend: B,
+        files: &EmbedderFiles<'_>,
+        options: &EmbedderOptions,
+    ) -> Result<Self> {
         let cfg = encoder::Config::from_json(files.config_json)?;
         let recipe = Recipe::from_files(&files.recipe, cfg.max_tokens())?;
         let mut tokenizer = Tokenizer::from_bytes(files.tokenizer_json)
@@ -64,7 +76,8 @@ impl Embedder {
             }))
             .map_err(|e| EmbeddingsError::Tokenizer(e.to_string()))?;
         tokenizer.with_padding(None);
-        let model = encoder::load_encoder(
+        let model = encoder::load_encoder_on(
+            backend,
             &cfg,
             files.safetensors,
             EncoderOptions {
@@ -78,6 +91,11 @@ impl Embedder {
             recipe,
             batch_size: options.batch_size.max(1),
         })
+    }
+
+    /// `cpu` or `webgpu`.
+    pub fn backend_name(&self) -> String {
+        self.model.backend_name()
     }
 
     /// Length of the vectors.
@@ -144,20 +162,44 @@ impl Embedder {
         Ok(out)
     }
 
+    /// [`Embedder::embed`] with the encoder's readback awaited: what the browser worker calls
+    /// (a GPU's result can only be awaited there). Batches go one after the other; on the CPU
+    /// this is [`Embedder::embed`], side-by-side batches included.
+    pub async fn embed_async<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>> {
+        if self.model.backend_name() == "cpu" {
+            return self.embed(texts);
+        }
+        let ids = texts
+            .iter()
+            .map(|t| self.tokenize(t.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|&i| ids[i].len());
+        let mut out = vec![Vec::new(); ids.len()];
+        for chunk in order.chunks(self.batch_size) {
+            let batch: Vec<Input<'_>> = chunk.iter().map(|&i| ids[i].as_slice().into()).collect();
+            let hidden = self.model.hidden_states_async(&batch).await?;
+            for (&i, tokens) in chunk.iter().zip(&hidden) {
+                out[i] = self.pooled(tokens);
+            }
+        }
+        Ok(out)
+    }
+
     /// One forward pass over `ids[chunk]`, pooled (and normalised) per the recipe.
     fn embed_batch(&self, ids: &[Vec<u32>], chunk: &[usize]) -> Result<Vec<Vec<f32>>> {
         let batch: Vec<Input<'_>> = chunk.iter().map(|&i| ids[i].as_slice().into()).collect();
         let hidden = self.model.hidden_states(&batch)?;
-        Ok(hidden
-            .iter()
-            .map(|tokens| {
-                let mut v = pool(tokens, self.dim(), self.recipe.pooling);
-                if self.recipe.normalize {
-                    normalize(&mut v);
-                }
-                v
-            })
-            .collect())
+        Ok(hidden.iter().map(|tokens| self.pooled(tokens)).collect())
+    }
+
+    /// A text's vector from its tokens' hidden states, per the recipe.
+    fn pooled(&self, tokens: &[f32]) -> Vec<f32> {
+        let mut v = pool(tokens, self.dim(), self.recipe.pooling);
+        if self.recipe.normalize {
+            normalize(&mut v);
+        }
+        v
     }
 
     /// `sentence-similarity`: the cosine similarity of every pair of texts.

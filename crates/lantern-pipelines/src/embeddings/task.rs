@@ -1,10 +1,12 @@
 //! The embeddings task's files and loading, from any [`FileSource`] onto a [`Device`].
 
+use lantern_models::encoder;
 use lantern_models::ops::Backend;
 
 use super::embedder::{Embedder, EmbedderFiles, EmbedderOptions};
+use super::error::EmbeddingsError;
 use super::recipe::{RecipeFiles, pooling_config_path};
-use crate::device::{Device, Loaded, Loader, load_on};
+use crate::device::{Arithmetic, Device, Loaded, Loader, load_on};
 use crate::error::PipelineError;
 use crate::source::{FileSource, read_optional, read_required};
 use crate::tasks::FileChoice;
@@ -52,20 +54,25 @@ pub async fn files<S: FileSource>(source: &S) -> Result<FileChoice, PipelineErro
     })
 }
 
-/// Loads an embedding model from the source. The encoder runs on the CPU: a GPU device is
-/// given back with the reason (the encoder is not on the op layer yet).
+/// Loads an embedding model from the source onto `device` (the CPU when the GPU cannot take
+/// it; [`Loaded::fallback`] says why).
 pub async fn load<S: FileSource>(
     source: &S,
     device: Device,
     options: &EmbedderOptions,
 ) -> Result<Loaded<Embedder>, PipelineError> {
+    let config = read_required(source, "config.json").await?;
+    let cfg = encoder::Config::from_json(&config).map_err(EmbeddingsError::from)?;
     let loader = EmbedderLoader { source, options };
-    let on_gpu = matches!(device, Device::Gpu(_));
-    let mut loaded = load_on(Device::Cpu, 0, &loader).await?;
-    if on_gpu {
-        loaded.fallback = Some("embedding models run on the CPU".into());
-    }
-    Ok(loaded)
+    load_on(device, largest_buffer(&cfg, options.batch_size), &loader).await
+}
+
+/// The largest buffer a forward pass asks a GPU for: the word embedding table, or the
+/// feed-forward activations of a full batch of the longest texts, whichever is larger.
+pub(crate) fn largest_buffer(cfg: &encoder::Config, batch: usize) -> u64 {
+    let table = (cfg.vocab_size * cfg.hidden_size * 4) as u64;
+    let ffn = (batch * cfg.max_tokens() * cfg.intermediate_size * 4) as u64;
+    table.max(ffn)
 }
 
 struct EmbedderLoader<'s, S> {
@@ -74,9 +81,10 @@ struct EmbedderLoader<'s, S> {
 }
 
 impl<S: FileSource> Loader for EmbedderLoader<'_, S> {
+    const ARITHMETIC: Arithmetic = Arithmetic::Exact;
     type Output = Embedder;
 
-    async fn load<B: Backend>(&self, _backend: B) -> Result<Embedder, PipelineError> {
+    async fn load<B: Backend>(&self, backend: B) -> Result<Embedder, PipelineError> {
         let s = self.source;
         let modules = read_optional(s, "modules.json").await?;
         let pooling = match &modules {
@@ -90,7 +98,8 @@ impl<S: FileSource> Loader for EmbedderLoader<'_, S> {
         let config = read_required(s, "config.json").await?;
         let tokenizer = read_required(s, "tokenizer.json").await?;
         let weights = read_required(s, "model.safetensors").await?;
-        Ok(Embedder::load(
+        Ok(Embedder::load_on(
+            backend,
             &EmbedderFiles {
                 config_json: &config,
                 tokenizer_json: &tokenizer,

@@ -90,14 +90,14 @@ impl ClassifierConfig {
         }
         let labels: Vec<String> = labels.into_iter().flatten().collect();
         let problem = match raw.problem_type.as_deref() {
-            Some("multi_label_classification") => Problem::MultiLabel,
-            _ if labels.len() == 1 => Problem::MultiLabel,
-            None | Some("single_label_classification") => Problem::SingleLabel,
             Some("regression") => {
                 return Err(invalid(
                     "problem_type regression: the model predicts a number, not labels",
                 ));
             }
+            Some("multi_label_classification") => Problem::MultiLabel,
+            None | Some("single_label_classification") if labels.len() == 1 => Problem::MultiLabel,
+            None | Some("single_label_classification") => Problem::SingleLabel,
             Some(other) => return Err(invalid(format!("unknown problem_type {other:?}"))),
         };
         let positions = raw
@@ -166,18 +166,23 @@ mod tests {
         let c = config(r#","id2label":{"1":"POSITIVE","0":"NEGATIVE"}"#).unwrap();
         assert_eq!(c.labels, ["NEGATIVE", "POSITIVE"]);
         assert_eq!(c.problem, Problem::SingleLabel);
-        let c = config(
-            r#","id2label":{"0":"a","1":"b"},"problem_type":"multi_label_classification""#,
-        )
-        .unwrap();
+        let c =
+            config(r#","id2label":{"0":"a","1":"b"},"problem_type":"multi_label_classification""#)
+                .unwrap();
         assert_eq!(c.problem, Problem::MultiLabel);
-        assert_eq!(config(r#","id2label":{"0":"relevance"}"#).unwrap().problem, Problem::MultiLabel);
+        assert_eq!(
+            config(r#","id2label":{"0":"relevance"}"#).unwrap().problem,
+            Problem::MultiLabel
+        );
     }
 
     #[test]
     fn bad_configs_are_named() {
         assert_eq!(config("").unwrap_err(), ClassificationError::NoLabels);
-        assert_eq!(config(r#","id2label":{}"#).unwrap_err(), ClassificationError::NoLabels);
+        assert_eq!(
+            config(r#","id2label":{}"#).unwrap_err(),
+            ClassificationError::NoLabels
+        );
         for bad in [
             r#","id2label":{"0":"a","2":"b"}"#,
             r#","id2label":{"x":"a"}"#,
@@ -197,7 +202,9 @@ mod tests {
         assert_eq!(c.max_length(None), 512);
         assert_eq!(c.max_length(Some(br#"{"model_max_length":128}"#)), 128);
         assert_eq!(
-            c.max_length(Some(br#"{"model_max_length":1000000000000000019884624838656}"#)),
+            c.max_length(Some(
+                br#"{"model_max_length":1000000000000000019884624838656}"#
+            )),
             512
         );
         let roberta = ClassifierConfig::from_json(

@@ -28,15 +28,16 @@ mod vocab;
 use futures_util::FutureExt;
 use lantern_core::protocol::{LabelScore, Labels, TextInput};
 use lantern_models::ModelError;
-use lantern_models::encoder::{self, Encoder, Head, Input, LoadOptions};
+use lantern_models::encoder::{self, Architecture, Encoder, EncoderOptions, Head, Input};
 use lantern_models::ops::Backend;
 use tokenizers::{
-    EncodeInput, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
+    PostProcessor, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
+    truncate_encodings,
 };
 
 pub use config::{ClassifierConfig, Problem};
 
-use crate::device::{Device, Loaded, Loader, load_on};
+use crate::device::{Arithmetic, Device, Loaded, Loader, load_on};
 use crate::error::PipelineError;
 use crate::source::{FileSource, SourceError, read_optional, read_required};
 use crate::tasks::FileChoice;
@@ -89,7 +90,12 @@ pub fn files<S: FileSource>(source: &S) -> Result<FileChoice, PipelineError> {
     }
     let mut files: Vec<String> = REQUIRED.map(String::from).into();
     files.extend(tokenizer.map(String::from));
-    files.extend(OPTIONAL.into_iter().filter(|f| source.has(f)).map(String::from));
+    files.extend(
+        OPTIONAL
+            .into_iter()
+            .filter(|f| source.has(f))
+            .map(String::from),
+    );
     Ok(FileChoice {
         report: format!("the classifier's {}\n", files.join(", ")),
         files,
@@ -114,25 +120,15 @@ pub async fn load<S: FileSource>(
         None => return Err(SourceError::missing("tokenizer.json").into()),
     };
     let max_len = config.max_length(tokenizer_config.as_deref());
-    let tokenizer = tokenizer(&tokenizer_json, max_len)?;
+    let tokenizer = tokenizer(&tokenizer_json)?;
     let loader = ClassifierLoader {
         source,
         config_json: &config_json,
     };
     let largest = config.largest_buffer(BATCH, max_len);
     let loaded = load_on(device, largest, &loader).await?;
+    // The head's shape is checked against id2label by the encoder (`classifier.weight`).
     let model = loaded.pipeline;
-    if model.num_labels() != config.labels.len() {
-        return Err(ClassificationError::InvalidConfig {
-            file: "config.json",
-            reason: format!(
-                "id2label names {} labels, but the classifier has {} outputs",
-                config.labels.len(),
-                model.num_labels()
-            ),
-        }
-        .into());
-    }
     Ok(Loaded {
         pipeline: TextClassifier {
             tokenizer,
@@ -144,20 +140,14 @@ pub async fn load<S: FileSource>(
     })
 }
 
-/// The repository's tokenizer, truncating to `max_len` tokens (special tokens included, the
-/// longest side of a pair first, as transformers' `truncation=True` does) and not padding
-/// (batches are padded by the encoder).
-fn tokenizer(json: &[u8], max_len: usize) -> Result<Tokenizer, ClassificationError> {
-    let tk = |e: tokenizers::Error| ClassificationError::Tokenizer(e.to_string());
-    let mut tokenizer = Tokenizer::from_bytes(json).map_err(tk)?;
+/// The repository's tokenizer, without its own truncation and padding: inputs are cut by
+/// [`TextClassifier::encode`] and batches padded by the encoder.
+fn tokenizer(json: &[u8]) -> Result<Tokenizer, ClassificationError> {
+    let mut tokenizer =
+        Tokenizer::from_bytes(json).map_err(|e| ClassificationError::Tokenizer(e.to_string()))?;
     tokenizer
-        .with_truncation(Some(TruncationParams {
-            max_length: max_len,
-            strategy: TruncationStrategy::LongestFirst,
-            stride: 0,
-            direction: TruncationDirection::Right,
-        }))
-        .map_err(tk)?;
+        .with_truncation(None)
+        .map_err(|e| ClassificationError::Tokenizer(e.to_string()))?;
     tokenizer.with_padding(None);
     Ok(tokenizer)
 }
@@ -168,16 +158,18 @@ struct ClassifierLoader<'s, S> {
 }
 
 impl<S: FileSource> Loader for ClassifierLoader<'_, S> {
+    const ARITHMETIC: Arithmetic = Arithmetic::Exact;
     type Output = Box<dyn Encoder>;
 
     async fn load<B: Backend>(&self, backend: B) -> Result<Box<dyn Encoder>, PipelineError> {
-        let cfg = encoder::Config::from_json(self.config_json).map_err(ClassificationError::from)?;
+        let cfg =
+            encoder::Config::from_json(self.config_json).map_err(ClassificationError::from)?;
         let weights = read_required(self.source, "model.safetensors").await?;
-        let options = LoadOptions {
+        let options = EncoderOptions {
             head: Head::SequenceClassification,
-            ..LoadOptions::default()
+            ..EncoderOptions::default()
         };
-        Ok(encoder::load_encoder_on(backend, &cfg, &weights, &options)
+        Ok(encoder::load_encoder_on(backend, &cfg, &weights, options)
             .map_err(ClassificationError::from)?)
     }
 }
@@ -223,17 +215,47 @@ impl TextClassifier {
         self.encode(input).map(|e| (e.ids, e.type_ids))
     }
 
+    /// Tokenizes an input and cuts it to the model's length as transformers' `truncation=True`
+    /// does (`longest_first`): each side is tokenized alone, the longer side of a pair is cut
+    /// first and an odd budget leaves it the extra token, then the special tokens are added.
+    /// (`tokenizers` 0.23's own truncation inside `encode` gives a pair's extra token to the
+    /// second side, one id away from transformers on long pairs.)
     fn encode(&self, input: &TextInput) -> Result<Encoded, ClassificationError> {
-        let encode_input = match &input.text_pair {
-            Some(pair) => EncodeInput::Dual(input.text.as_str().into(), pair.as_str().into()),
-            None => EncodeInput::Single(input.text.as_str().into()),
+        let tk = |e: tokenizers::Error| ClassificationError::Tokenizer(e.to_string());
+        let first = self
+            .tokenizer
+            .encode(input.text.as_str(), false)
+            .map_err(tk)?;
+        let second = match &input.text_pair {
+            Some(pair) => Some(self.tokenizer.encode(pair.as_str(), false).map_err(tk)?),
+            None => None,
         };
+        let is_pair = second.is_some();
+        let specials = self
+            .tokenizer
+            .get_post_processor()
+            .map_or(0, |p| p.added_tokens(is_pair));
+        let length = |e: &tokenizers::Encoding| e.get_ids().len();
+        let before = length(&first) + second.as_ref().map_or(0, length);
+        let budget = self.max_len.saturating_sub(specials);
+        let (first, second) = truncate_encodings(
+            first,
+            second,
+            &TruncationParams {
+                max_length: budget,
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+                direction: TruncationDirection::Right,
+            },
+        )
+        .map_err(tk)?;
+        let after = length(&first) + second.as_ref().map_or(0, length);
         let enc = self
             .tokenizer
-            .encode(encode_input, true)
-            .map_err(|e| ClassificationError::Tokenizer(e.to_string()))?;
+            .post_process(first, second, true)
+            .map_err(tk)?;
         Ok(Encoded {
-            truncated: !enc.get_overflowing().is_empty(),
+            truncated: after < before,
             ids: enc.get_ids().to_vec(),
             type_ids: enc.get_type_ids().to_vec(),
         })
@@ -260,7 +282,8 @@ impl TextClassifier {
         let mut order: Vec<usize> = (0..encoded.len()).collect();
         order.sort_by_key(|&i| encoded[i].ids.len());
         let mut logits = vec![Vec::new(); encoded.len()];
-        let type_ids = self.model.uses_token_types();
+        // BERT's segment embeddings (DistilBERT has none; RoBERTa's single row is 0).
+        let type_ids = self.model.config().architecture == Architecture::Bert;
         for chunk in order.chunks(BATCH) {
             let batch: Vec<Input<'_>> = chunk
                 .iter()

@@ -91,7 +91,7 @@ pub fn files(paths: &[(String, u64)], wanted: Wanted<'_>) -> Result<FileChoice, 
         Some(wanted) => {
             let Some(file) = choice.files.iter().find(|g| g.path == wanted) else {
                 return Err(PipelineError::UnsupportedModel(format!(
-                    "the repository has no .gguf file {wanted:?} (its .gguf files: {})",
+                    "the repository has no file {wanted:?} (its .gguf files: {})",
                     choice
                         .files
                         .iter()
@@ -112,8 +112,9 @@ pub fn files(paths: &[(String, u64)], wanted: Wanted<'_>) -> Result<FileChoice, 
             let Some(picked) = choice.picked() else {
                 return Err(PipelineError::UnsupportedModel(format!(
                     "none of the repository's .gguf files can run in the browser ({}); \
-                     name one to insist",
-                    choice.why
+                     name one (--file) to insist:\n{}",
+                    choice.why,
+                    choice.table()
                 )));
             };
             report.push_str(&format!(

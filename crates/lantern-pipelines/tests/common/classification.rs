@@ -53,7 +53,10 @@ fn ids(v: &serde_json::Value) -> Vec<u32> {
 /// the `top_k = 2` shape. Returns the backend the model ran on.
 pub async fn check_model<S: FileSource>(model: &str, source: &S, device: Device) -> String {
     let g = golden(model);
-    let classifier = text_classification::load(source, device).await.unwrap().pipeline;
+    let classifier = text_classification::load(source, device)
+        .await
+        .unwrap()
+        .pipeline;
     let labels: Vec<&str> = g["id2label"]
         .as_array()
         .unwrap()
@@ -67,7 +70,11 @@ pub async fn check_model<S: FileSource>(model: &str, source: &S, device: Device)
         let (got_ids, got_types) = classifier.tokenize(input).unwrap();
         assert_eq!(got_ids, ids(&case["ids"]), "{model}: ids of {input:?}");
         if case.get("token_type_ids").is_some() {
-            assert_eq!(got_types, ids(&case["token_type_ids"]), "{model}: types of {input:?}");
+            assert_eq!(
+                got_types,
+                ids(&case["token_type_ids"]),
+                "{model}: types of {input:?}"
+            );
         }
     }
     // All cases in one call: batched and padded, yet each equals transformers' unbatched run.
@@ -83,7 +90,11 @@ pub async fn check_model<S: FileSource>(model: &str, source: &S, device: Device)
         let want = case["scores"].as_array().unwrap();
         assert_eq!(result.results[i].len(), want.len(), "{model} case {i}");
         for (got, want) in result.results[i].iter().zip(want) {
-            assert_eq!(got.label, want["label"].as_str().unwrap(), "{model} case {i}");
+            assert_eq!(
+                got.label,
+                want["label"].as_str().unwrap(),
+                "{model} case {i}"
+            );
             let d = (got.score - want["score"].as_f64().unwrap() as f32).abs();
             assert!(d <= TOLERANCE, "{model} case {i}: {got:?} vs {want}");
         }
@@ -95,9 +106,15 @@ pub async fn check_model<S: FileSource>(model: &str, source: &S, device: Device)
         .filter(|(_, c)| c["ids"].as_array().unwrap().len() == classifier.max_length())
         .map(|(i, _)| i)
         .collect();
-    assert!(!long.is_empty(), "{model}: the goldens hold an input that is cut");
+    assert!(
+        !long.is_empty(),
+        "{model}: the goldens hold an input that is cut"
+    );
     for i in &long {
-        assert!(truncated.contains(i), "{model}: input {i} was cut without a warning");
+        assert!(
+            truncated.contains(i),
+            "{model}: input {i} was cut without a warning"
+        );
     }
     assert_eq!(result.warnings.len(), truncated.len());
     // top_k = 2: the best two, best first.
@@ -171,13 +188,14 @@ pub async fn check_bad_input(files: &[(&str, Vec<u8>)]) {
     assert!(e.to_string().contains("gpt2"), "{e}");
     assert_eq!(e.error_code(), ErrorCode::UnsupportedModel);
 
-    // More labels than the classifier has outputs.
+    // More labels than the classifier has outputs: the head's shape says so.
     let e = load_err(&edit_config(files, |c| {
         c["id2label"]["2"] = "EXTRA".into();
         c["label2id"]["EXTRA"] = 2.into();
     }))
     .await;
-    assert!(e.to_string().contains("id2label"), "{e}");
+    assert!(e.to_string().contains("classifier.weight"), "{e}");
+    assert_eq!(e.error_code(), ErrorCode::UnsupportedModel);
 
     // Shapes the weights do not have.
     let e = load_err(&edit_config(files, |c| c["hidden_size"] = 48.into())).await;
@@ -198,11 +216,20 @@ pub async fn check_bad_input(files: &[(&str, Vec<u8>)]) {
             Some(weights[..cut].to_vec()),
         ))
         .await;
-        assert_eq!(e.error_code(), ErrorCode::UnsupportedModel, "cut {cut}: {e}");
+        assert_eq!(
+            e.error_code(),
+            ErrorCode::UnsupportedModel,
+            "cut {cut}: {e}"
+        );
     }
 
     // A tokenizer.json that is not one.
-    let e = load_err(&with(files, "tokenizer.json", Some(b"{\"version\":".to_vec()))).await;
+    let e = load_err(&with(
+        files,
+        "tokenizer.json",
+        Some(b"{\"version\":".to_vec()),
+    ))
+    .await;
     assert!(e.to_string().contains("tokenizer"), "{e}");
 
     // Nothing to classify.
@@ -213,10 +240,7 @@ pub async fn check_bad_input(files: &[(&str, Vec<u8>)]) {
         .pipeline;
     let e = classifier.classify_async(&[], None).await.unwrap_err();
     assert_eq!(e, ClassificationError::EmptyInput);
-    assert_eq!(
-        PipelineError::from(e).error_code(),
-        ErrorCode::InvalidInput
-    );
+    assert_eq!(PipelineError::from(e).error_code(), ErrorCode::InvalidInput);
     // An empty text is an input (only the special tokens), as in transformers.
     let r = classifier
         .classify_async(&[TextInput::new("")], None)
