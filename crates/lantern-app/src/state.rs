@@ -311,15 +311,17 @@ impl Ui {
             }
             // Not an error: the answer goes on, on the CPU (a `Backend` event follows).
             Event::GpuFallback(report) => self.gpu_fallback.set(Some(report)),
-            Event::Output { id, output } => match output {
-                TaskOutput::Embeddings { vectors, .. } => self.embedded(id, vectors),
-                output @ TaskOutput::TextClassification(_) => {
-                    if self.running.get_untracked() == Some(id) {
-                        self.running.set(None);
-                    }
-                    self.output.set(Some((id, output)));
+            Event::Output {
+                id,
+                output: TaskOutput::Embeddings { vectors, .. },
+            } => self.embedded(id, vectors),
+            // Every other task's answer goes to the component that asked ([`Ui::run_task`]).
+            Event::Output { id, output } => {
+                if self.running.get_untracked() == Some(id) {
+                    self.running.set(None);
                 }
-            },
+                self.output.set(Some((id, output)));
+            }
             // The page sends no pings (they are for tests and diagnostics).
             Event::Pong { .. } => {}
             Event::Cache {

@@ -45,18 +45,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run a task natively, with the same pipelines the browser runs.
     #[command(subcommand)]
-    Run(RunTask),
-}
-
-/// Tasks, named like the Hub's pipeline tags.
-#[derive(Debug, Subcommand)]
-pub enum RunTask {
-    /// Generate text with a GGUF chat model.
-    TextGeneration(crate::cmd::run::text_generation::TextGenerationArgs),
-    /// Sentence embeddings (mean pooled, L2-normalised, as sentence-transformers does).
-    FeatureExtraction(crate::cmd::run::feature_extraction::FeatureExtractionArgs),
-    /// Labels and scores for texts or text pairs (sentiment, NLI, rerankers, tagging).
-    TextClassification(crate::cmd::run::text_classification::TextClassificationArgs),
+    Run(crate::cmd::run::RunTask),
 }
 
 /// Options shared by commands that talk to the Hub.

@@ -38,10 +38,11 @@ pub struct DemoManifest {
     pub model: ModelSection,
     #[serde(default)]
     pub chat: ChatSection,
+    /// Example inputs the page offers (text classification's texts, and the tasks' to come).
+    #[serde(default)]
+    pub examples: Vec<String>,
     #[serde(default)]
     pub embeddings: EmbeddingsSection,
-    #[serde(default)]
-    pub text_classification: TextClassificationSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,14 +83,6 @@ pub struct ChatSection {
 pub struct EmbeddingsSection {
     #[serde(default)]
     pub sentences: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TextClassificationSection {
-    /// Texts the page offers to classify.
-    #[serde(default)]
-    pub examples: Vec<String>,
 }
 
 fn default_emoji() -> String {

@@ -102,7 +102,7 @@ pub async fn run(args: BuildArgs) -> anyhow::Result<()> {
             params: manifest.sampling(),
         },
         sentences: manifest.embeddings.sentences.clone(),
-        examples: manifest.text_classification.examples.clone(),
+        examples: manifest.examples.clone(),
     };
     // Rendered before anything is written, so a refused front matter leaves DIR untouched.
     let readme = space::readme(&manifest, &demo, args.bundle_model)?;

@@ -7,7 +7,7 @@ mod new;
 pub mod run;
 pub mod serve;
 
-use crate::args::{Cli, Command, RunTask};
+use crate::args::{Cli, Command};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -16,10 +16,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::New(args) => new::run(args).await,
         Command::Build(args) => build::run(args).await,
         Command::Serve(args) => serve::run(args).await,
-        Command::Run(RunTask::TextGeneration(args)) => run::text_generation::run(args).await,
-        Command::Run(RunTask::FeatureExtraction(args)) => run::feature_extraction::run(args).await,
-        Command::Run(RunTask::TextClassification(args)) => {
-            run::text_classification::run(args).await
-        }
+        Command::Run(task) => run::run(task).await,
     }
 }

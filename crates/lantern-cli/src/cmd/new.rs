@@ -189,24 +189,30 @@ fn manifest_text(s: &Scaffold<'_>) -> String {
         .strip_suffix("-GGUF")
         .or_else(|| name.strip_suffix("-gguf"))
         .unwrap_or(name);
-    let (emoji, title, description, colors) = match s.task {
+    let (emoji, title, description, colors, examples): (_, _, _, _, &[&str]) = match s.task {
         Task::TextGeneration => (
             "💬",
             format!("{short} chat"),
             format!("{short}, a chat model running in your browser."),
             ("yellow", "red"),
+            &[],
         ),
         Task::FeatureExtraction | Task::SentenceSimilarity => (
             "🧭",
             format!("{short} similarity"),
             format!("{short} sentence embeddings, in your browser."),
             ("blue", "indigo"),
+            &[],
         ),
         Task::TextClassification => (
             "🏷️",
             format!("{short} classifier"),
             format!("{short} text classification, in your browser."),
             ("green", "blue"),
+            &[
+                "I loved this movie, the acting was wonderful!",
+                "The service was slow and the food was cold.",
+            ],
         ),
     };
     let mut out = String::new();
@@ -232,10 +238,19 @@ fn manifest_text(s: &Scaffold<'_>) -> String {
     out.push_str(&format!("description = {}\n", toml_str(&description)));
     out.push_str("# Card colours: red, yellow, green, blue, indigo, purple, pink, gray.\n");
     out.push_str(&format!(
-        "colors = {{ from = {}, to = {} }}\n\n",
+        "colors = {{ from = {}, to = {} }}\n",
         toml_str(colors.0),
         toml_str(colors.1)
     ));
+    if !examples.is_empty() {
+        out.push_str("# Inputs the page offers (a visitor can type their own).\n");
+        let list: Vec<String> = examples
+            .iter()
+            .map(|e| format!("  {},\n", toml_str(e)))
+            .collect();
+        out.push_str(&format!("examples = [\n{}]\n", list.concat()));
+    }
+    out.push('\n');
     out.push_str("[model]\n");
     out.push_str(&format!("repo = {}\n", toml_str(&s.repo.id.to_string())));
     out.push_str(
@@ -275,12 +290,7 @@ fn manifest_text(s: &Scaffold<'_>) -> String {
              \"The girl is carrying a baby.\",\n  \"A man is riding a horse.\",\n  \
              \"A woman is playing violin.\",\n]\n",
         ),
-        Task::TextClassification => out.push_str(
-            "\n[text_classification]\n\
-             # Texts the page offers to classify (a visitor can type their own).\n\
-             examples = [\n  \"I loved this movie, the acting was wonderful!\",\n  \
-             \"The service was slow and the food was cold.\",\n]\n",
-        ),
+        Task::TextClassification => {}
     }
     out
 }

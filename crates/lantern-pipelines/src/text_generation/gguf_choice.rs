@@ -34,6 +34,10 @@ pub struct Choice {
     pub why: String,
 }
 
+/// Why a file is refused for its size (a pinned file's size is checked with the whole model's,
+/// by whoever pins it, with the sizes in the message).
+pub const TOO_LARGE: &str = "too large for a wasm32 worker (2 GiB)";
+
 /// Weight types the CPU backend loads (candle's GGML types); a file named after another type
 /// (or none) is still offered when its name says nothing, since the name is only a convention.
 const SUPPORTED: &[&str] = &[
@@ -125,7 +129,7 @@ fn classify(path: &str, size: u64) -> GgufFile {
     } else if quant.as_deref().is_some_and(|q| !SUPPORTED.contains(&q)) {
         Some("a weight type Lantern's kernels do not run")
     } else if size > MAX_MODEL_BYTES {
-        Some("too large for a wasm32 worker (2 GiB)")
+        Some(TOO_LARGE)
     } else {
         None
     };

@@ -79,6 +79,7 @@ pub fn files(paths: &[(String, u64)], wanted: Wanted<'_>) -> Result<FileChoice, 
         },
     };
     let requested = requested.as_deref();
+    let wanted_kind = wanted;
     let Some(choice) = choose_gguf(paths) else {
         return Err(PipelineError::UnsupportedModel(
             "the repository has no .gguf file; Lantern runs text generation from GGUF \
@@ -100,7 +101,12 @@ pub fn files(paths: &[(String, u64)], wanted: Wanted<'_>) -> Result<FileChoice, 
                         .join(", ")
                 )));
             };
-            if let Some(why) = file.unusable {
+            // A pinned file's size is checked with the whole model's by whoever pins it.
+            let pinned = matches!(wanted_kind, Wanted::Pinned(_));
+            if let Some(why) = file
+                .unusable
+                .filter(|&w| !(pinned && w == gguf_choice::TOO_LARGE))
+            {
                 return Err(PipelineError::UnsupportedModel(format!(
                     "{wanted} cannot run in the browser: {why}"
                 )));

@@ -1,14 +1,17 @@
-//! `lantern run <task>`: one file per task. What they share: fetching the files a task reads
-//! (the task module decides which, [`task_files`]) into the huggingface_hub cache.
+//! `lantern run <task>`: one file per task, registered here. What they share: fetching the
+//! files a task reads (the task module decides which, [`task_files`]) into the
+//! huggingface_hub cache.
 
 pub mod feature_extraction;
 pub mod text_classification;
 pub mod text_generation;
 
+use clap::Subcommand;
+
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lantern_core::{RepoRef, Task};
-use lantern_hub::{CancelToken, NetworkMode, Progress};
+use lantern_hub::{CancelToken, Progress};
 use lantern_pipelines::source::DirSource;
 use lantern_pipelines::tasks::{self, Wanted};
 
@@ -16,6 +19,25 @@ use crate::args::HubArgs;
 use crate::cmd::fetch;
 use crate::hf_env;
 use crate::hub_source::HubSource;
+
+/// Tasks, named like the Hub's pipeline tags.
+#[derive(Debug, Subcommand)]
+pub enum RunTask {
+    /// Generate text with a GGUF chat model.
+    TextGeneration(text_generation::TextGenerationArgs),
+    /// Sentence embeddings (mean pooled, L2-normalised, as sentence-transformers does).
+    FeatureExtraction(feature_extraction::FeatureExtractionArgs),
+    /// Labels and scores for texts or text pairs (sentiment, NLI, rerankers, tagging).
+    TextClassification(text_classification::TextClassificationArgs),
+}
+
+pub async fn run(task: RunTask) -> anyhow::Result<()> {
+    match task {
+        RunTask::TextGeneration(args) => text_generation::run(args).await,
+        RunTask::FeatureExtraction(args) => feature_extraction::run(args).await,
+        RunTask::TextClassification(args) => text_classification::run(args).await,
+    }
+}
 
 /// Downloads (or finds in the cache) the files `task` reads from `repo` and returns the
 /// snapshot folder holding them. Offline (`--offline`, `HF_HUB_OFFLINE`), the task chooses
@@ -66,13 +88,16 @@ pub async fn task_files(
             .context("progress bar template")?
             .progress_chars("=> "),
     );
-    let paths: Vec<&str> = choice.files.iter().map(String::as_str).collect();
-    let snapshot = client
-        .snapshot(
-            &at_commit,
-            &paths,
+    // Downloaded as pinned (the commit of the listing the task chose from), with the revision
+    // recorded in the cache so the same command works offline afterwards.
+    let mut model = listed.clone();
+    model
+        .files
+        .retain(|f| choice.files.iter().any(|c| c == f.path.as_str()));
+    client
+        .download(
+            &model,
             &cache,
-            NetworkMode::Online,
             &mut |p: &Progress| {
                 bar.set_length(p.total);
                 bar.set_position(p.done);
@@ -82,6 +107,10 @@ pub async fn task_files(
         )
         .await
         .with_context(|| format!("cannot fetch {repo}"))?;
+    let paths: Vec<&str> = choice.files.iter().map(String::as_str).collect();
+    let snapshot = cache
+        .cached_snapshot(repo, &paths)
+        .with_context(|| format!("cannot find {repo} in the cache after downloading it"))?;
     bar.finish_and_clear();
     Ok(DirSource::new(&snapshot.dir)?)
 }
