@@ -13,6 +13,8 @@ const DEMO: &str = "tests/demos/embeddings.toml";
 const PING: &str = r#"
 const done = arguments[arguments.length - 1];
 const bytes = new Uint8Array(1 << 20);
+// Read before the transfer: afterwards the page's view is empty.
+const sent = bytes.length;
 for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) % 251;
 let h = 0x811c9dc5;
 for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
@@ -24,7 +26,7 @@ worker.onmessage = (e) => {
   if (event.type === "pong" || event.type === "error") {
     clearTimeout(timer);
     worker.terminate();
-    done({ event, sent: bytes.length, checksum: h, detached: buffer.byteLength === 0 });
+    done({ event, sent, checksum: h, detached: buffer.byteLength === 0 });
   }
 };
 const buffer = bytes.buffer;
