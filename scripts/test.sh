@@ -76,8 +76,8 @@ echo "mirror at $url"
 (cd crates/lantern-models && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --features gpu --test web_gpu)
 # Lantern's simd128 matmul kernels against their portable oracle, bit for bit.
 (cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test kernels)
-# Whisper's log-mel features in the browser against transformers' goldens.
-(cd crates/lantern-audio && cargo test --target wasm32-unknown-unknown --locked --test features)
+# Whisper's log-mel features (against transformers' goldens) and the resampler in the browser.
+(cd crates/lantern-audio && cargo test --target wasm32-unknown-unknown --locked --test features --test resample)
 # Hostile GGUF / tokenizer metadata / templates in the browser: typed errors, no abort.
 (cd crates/lantern-pipelines && cargo test --target wasm32-unknown-unknown --locked --test bad_input)
 kill $mirror_pid

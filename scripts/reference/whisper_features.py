@@ -9,7 +9,7 @@ Writes, under --out:
   The JSON records the sha256 of the WAV's PCM bytes, which the Rust test checks on the decoded
   FLAC, so the golden and the test read the same samples.
 - Small codec samples for the decoder tests: tone-22050.flac, tone-44100-stereo.mp3,
-  tone-48000.ogg (a 1 kHz sine at amplitude 0.5, 0.5 s).
+  tone-48000.ogg (Vorbis), tone-48000-opus.ogg (a 1 kHz sine at amplitude 0.5, 0.5 s).
 
 The synthetic signals are defined here and in crates/lantern-audio/tests/common/mod.rs by the same
 formula (f64 arithmetic with libm's sin, in the same order, rounded to f32).
@@ -220,6 +220,8 @@ def main():
         (22050, 1, "tone-22050.flac", "FLAC", "PCM_16"),
         (44100, 2, "tone-44100-stereo.mp3", "MP3", "MPEG_LAYER_III"),
         (48000, 1, "tone-48000.ogg", "OGG", "VORBIS"),
+        # Opus in OGG: a real file in a codec Lantern does not decode.
+        (48000, 1, "tone-48000-opus.ogg", "OGG", "OPUS"),
     ):
         t = np.arange(rate // 2) / rate
         x = 0.5 * np.sin(2.0 * np.pi * 1000.0 * t)

@@ -7,6 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "common/fuzz_targets.rs"]
+mod fuzz_targets;
 
 use common::{Case, chirp, golden, tone};
 use lantern_audio::{AudioError, FeatureConfig, FeatureExtractor};
@@ -320,4 +322,30 @@ fn bad_configs_are_typed_errors() {
         with("feature_extractor_type", "\"ASTFeatureExtractor\""),
         Err(AudioError::UnsupportedExtractor(name)) if name == "ASTFeatureExtractor"
     ));
+}
+
+/// The `mel` fuzz target's body on inputs that reach each of its paths.
+#[test]
+fn mel_fuzz_body() {
+    fuzz_targets::mel(b"");
+    fuzz_targets::mel(b"\x00");
+    fuzz_targets::mel(&[&[0u8][..], WHISPER_TINY_CONFIG.as_bytes()].concat());
+    fuzz_targets::mel(b"\x00{\"feature_size\": 1e999}");
+    fuzz_targets::mel(b"\x01short");
+    let samples: Vec<u8> = common::sine(440.0, 0.5, 8_000, 0.1)
+        .iter()
+        .flat_map(|s| s.to_le_bytes())
+        .collect();
+    // 80 mels at 16 kHz, hop 160, 1 s chunks, n_fft 400; then odd sizes and rates.
+    for head in [
+        [80u8, 2, 160, 0, 1, 144, 1, 0],
+        [1, 0, 1, 0, 2, 16, 0, 64],
+        [129, 1, 0x57, 0x02, 1, 0x4b, 0x04, 255],
+        [0, 3, 0, 0, 0, 0, 0, 0],
+    ] {
+        fuzz_targets::mel(&[&[1u8][..], &head, &samples].concat());
+        let mut nan = samples.clone();
+        nan[40..44].copy_from_slice(&f32::NAN.to_le_bytes());
+        fuzz_targets::mel(&[&[1u8][..], &head, &nan].concat());
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{Cursor, ErrorKind};
+use std::io::{Cursor, ErrorKind, Read, Seek, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
@@ -48,6 +48,7 @@ pub struct AudioDecoder {
     /// How many frames short of the declared count still counts as complete: lossy decoders
     /// trim or add an encoder's delay; PCM and FLAC decode exactly.
     slack_frames: u64,
+    max_duration_s: u64,
 }
 
 impl fmt::Debug for AudioDecoder {
@@ -79,12 +80,15 @@ impl AudioDecoder {
         if size == 0 {
             return Err(AudioError::NotAudio("the file is empty".to_owned()));
         }
-        let file = File::open(path).map_err(io)?;
+        let mut file = File::open(path).map_err(io)?;
+        let mut magic = [0u8; 4];
+        let n = file.read(&mut magic).map_err(io)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             hint.with_extension(ext);
         }
-        Self::probe(Box::new(file), &hint)
+        Self::probe(Box::new(file), &hint, &magic[..n])
     }
 
     /// Opens a file held in memory.
@@ -99,10 +103,16 @@ impl AudioDecoder {
         if bytes.is_empty() {
             return Err(AudioError::NotAudio("the file is empty".to_owned()));
         }
-        Self::probe(Box::new(Cursor::new(bytes)), &Hint::new())
+        let magic: [u8; 4] = bytes
+            .get(..4)
+            .and_then(|m| m.try_into().ok())
+            .unwrap_or_default();
+        Self::probe(Box::new(Cursor::new(bytes)), &Hint::new(), &magic)
     }
 
-    fn probe(source: Box<dyn MediaSource>, hint: &Hint) -> Result<Self, AudioError> {
+    /// `magic`: the file's first bytes, which tell a cut header from bytes that never were audio
+    /// (symphonia reports both as the end of the stream).
+    fn probe(source: Box<dyn MediaSource>, hint: &Hint, magic: &[u8]) -> Result<Self, AudioError> {
         guard(|| {
             let stream = MediaSourceStream::new(source, Default::default());
             let probed = symphonia::default::get_probe()
@@ -112,7 +122,7 @@ impl AudioDecoder {
                     &FormatOptions::default(),
                     &MetadataOptions::default(),
                 )
-                .map_err(probe_error)?;
+                .map_err(|e| probe_error(e, magic))?;
             let format = probed.format;
             let track = format
                 .tracks()
@@ -150,6 +160,7 @@ impl AudioDecoder {
                 channels,
                 declared_frames: params.n_frames.filter(|&n| n > 0),
                 slack_frames,
+                max_duration_s: MAX_DURATION_S,
             })
         })
     }
@@ -167,6 +178,13 @@ impl AudioDecoder {
     /// Frames (samples per channel) the header declares, when it does.
     pub fn declared_frames(&self) -> Option<u64> {
         self.declared_frames
+    }
+
+    /// Refuses audio longer than `seconds` ([`MAX_DURATION_S`] unless lowered; never raised
+    /// above it): a caller that wants only the first minutes stops a hostile file early.
+    pub fn max_duration_s(mut self, seconds: u64) -> Self {
+        self.max_duration_s = seconds.min(MAX_DURATION_S);
+        self
     }
 
     /// Decodes everything: interleaved samples at the file's own rate.
@@ -263,7 +281,7 @@ impl AudioDecoder {
                 }
                 frames += decoded.frames() as u64;
                 let max_frames =
-                    (MAX_DURATION_S * u64::from(now.0)).min(MAX_DECODED_VALUES / now.1 as u64);
+                    (self.max_duration_s * u64::from(now.0)).min(MAX_DECODED_VALUES / now.1 as u64);
                 if frames > max_frames {
                     return Err(AudioError::TooLong {
                         max_seconds: max_frames / u64::from(now.0),
@@ -337,9 +355,19 @@ fn guard<T>(f: impl FnOnce() -> Result<T, AudioError>) -> Result<T, AudioError> 
     })
 }
 
-fn probe_error(e: SymphoniaError) -> AudioError {
+/// The probe scans the whole stream for a container's marker: reaching the end means either a
+/// header cut short or no audio at all, told apart by the first bytes.
+fn probe_error(e: SymphoniaError, magic: &[u8]) -> AudioError {
+    const CONTAINERS: [&[u8]; 4] = [b"RIFF", b"fLaC", b"OggS", b"ID3"];
     match e {
         SymphoniaError::Unsupported(message) => AudioError::NotAudio(message.to_owned()),
+        SymphoniaError::IoError(e) if e.kind() == ErrorKind::UnexpectedEof => {
+            if CONTAINERS.iter().any(|c| magic.starts_with(c)) {
+                AudioError::Truncated("the file ends inside its header".to_owned())
+            } else {
+                AudioError::NotAudio("no WAV, FLAC, MP3 or OGG stream found".to_owned())
+            }
+        }
         other => symphonia_error(other),
     }
 }
