@@ -17,7 +17,7 @@ scripts/setup.sh
 scripts/fixtures.sh
 
 # Crates that must also build for the browser (every library crate but the server-side ones).
-wasm_crates=(-p lantern-core -p lantern-hub -p lantern-models -p lantern-pipelines -p lantern-worker -p lantern-app -p lantern-gpu)
+wasm_crates=(-p lantern-core -p lantern-audio -p lantern-hub -p lantern-models -p lantern-pipelines -p lantern-worker -p lantern-app -p lantern-gpu)
 
 step "the page links nothing heavy"
 # The page must paint before the model code arrives: no candle, tokenizers or wgpu in its tree.
@@ -76,6 +76,8 @@ echo "mirror at $url"
 (cd crates/lantern-models && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --features gpu --test web_gpu)
 # Lantern's simd128 matmul kernels against their portable oracle, bit for bit.
 (cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test kernels)
+# Whisper's log-mel features (against transformers' goldens) and the resampler in the browser.
+(cd crates/lantern-audio && cargo test --target wasm32-unknown-unknown --locked --test features --test resample)
 # Hostile GGUF / tokenizer metadata / templates in the browser: typed errors, no abort.
 (cd crates/lantern-pipelines && cargo test --target wasm32-unknown-unknown --locked --test bad_input)
 kill $mirror_pid
