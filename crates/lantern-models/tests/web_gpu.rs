@@ -67,6 +67,8 @@ async fn encoder_ops_match_their_oracles() {
         ops::layer_norm(&gpu, &tol).await;
         ops::activations(&gpu, &tol).await;
         ops::attend(&gpu, &tol).await;
+        ops::conv1d(&gpu, &tol).await;
+        ops::fork_cache(&gpu, &tol).await;
         ops::gather_and_table(&gpu).await;
         ops::shape_errors(&gpu).await;
         assert_eq!(gpu.device().check(), Ok(()));
