@@ -22,6 +22,11 @@ const ROWS: usize = 4;
 const DIMS: usize = 8;
 /// Fewest query rows of a task that splits an item: its keys are packed per task.
 const MIN_CHUNK_ROWS: usize = 64;
+/// Natively, items with more keys than this (Whisper's 1500 positions) go through `gemm`
+/// (`dense::attend_gemm`); every BERT-family encoder (512 positions at most) stays here, with
+/// the results it had.
+#[cfg(not(target_arch = "wasm32"))]
+const GEMM_MIN_KEYS: usize = 512;
 
 /// The shape of one call: `batch` items of `q_len` query rows and `kv_len` key/value rows.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +51,10 @@ impl EncoderAttention {
         kv_valid: &[usize],
         q_valid: Option<&[usize]>,
     ) -> Vec<f32> {
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.kv_len > GEMM_MIN_KEYS {
+            return super::dense::attend_gemm::attend(self, q, k, v, kv_valid, q_valid);
+        }
         let hd = self.head_dim;
         let width = self.heads * hd;
         let mut out = vec![0f32; q.len()];
@@ -325,6 +334,15 @@ mod tests {
     fn a_long_item_split_into_row_blocks_matches_naive_attention() {
         check_cross(2, 8, 150, 150, &[150], None, 0.3);
         check_cross(3, 4, 141, 70, &[61], Some(&[133]), 0.5);
+    }
+
+    /// Long memories (natively through `gemm`): self-attention over more than 512 keys, with
+    /// padding; one and a few query rows over them (a decoder's cross-attention).
+    #[test]
+    fn long_memories_match_naive_attention() {
+        check_cross(2, 16, 70, 600, &[600, 513], Some(&[70, 3]), 0.25);
+        check_cross(3, 8, 1, 700, &[700], None, 0.35);
+        check_cross(1, 12, 5, 520, &[0, 520], None, 0.3);
     }
 
     /// Cross-attention: one or a few query rows over a longer memory, some of it padding;
