@@ -33,6 +33,7 @@
 
 mod config;
 mod model;
+mod source;
 
 use std::any::Any;
 use std::fmt;
@@ -146,6 +147,16 @@ impl AnyState {
 /// Loads Whisper on the CPU backend.
 pub fn load_whisper(cfg: &Config, safetensors: &[u8]) -> Result<Box<dyn SpeechModel>> {
     load_whisper_on(crate::ops::cpu::Cpu, cfg, safetensors)
+}
+
+/// Loads Whisper on `backend` from a GGUF file with quantized matrices
+/// ([`Whisper::load_gguf`]).
+pub fn load_whisper_gguf_on<B: Backend>(
+    backend: B,
+    cfg: &Config,
+    gguf: crate::ModelBytes,
+) -> Result<Box<dyn SpeechModel>> {
+    Ok(Box::new(Whisper::load_gguf(backend, cfg, gguf)?))
 }
 
 /// Loads Whisper on `backend` from a safetensors file's bytes ([`Whisper::load`]).

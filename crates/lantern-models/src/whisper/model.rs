@@ -13,14 +13,11 @@
 
 use std::sync::Arc;
 
-use safetensors::Dtype;
-
 use super::config::Config;
-use crate::bytes::{ByteView, ModelBytes};
-use crate::encoder::weights::Weights;
+use super::source::{Gguf, Safetensors, Source, Weight};
+use crate::bytes::ModelBytes;
 use crate::error::{ModelError, Result};
-use crate::gguf::GgmlDType;
-use crate::ops::{Activation, AttendShape, AttentionShape, Backend, Quantization, TensorData};
+use crate::ops::{Activation, AttendShape, AttentionShape, Backend, Quantization};
 
 /// `nn.LayerNorm`'s default, which every Whisper layer norm uses (the config has no field).
 const LAYER_NORM_EPS: f32 = 1e-5;
@@ -51,7 +48,7 @@ pub struct Whisper<B: Backend> {
 
 #[derive(Debug)]
 struct Linear<B: Backend> {
-    w: B::Dense,
+    w: Weight<B>,
     b: Option<B::Vector>,
 }
 
@@ -147,28 +144,26 @@ impl<B: Backend> DecoderState<B> {
     }
 }
 
-/// Reads the file's tensors into the backend's weights, one at a time.
-struct Loader<'a, 'b, B: Backend> {
+/// Reads a file's tensors into the backend's weights, one at a time.
+struct Loader<'b, B: Backend, S: Source<B>> {
     backend: &'b B,
-    w: Weights<'a>,
-    /// `model.` for `WhisperForConditionalGeneration` files, empty for `WhisperModel` ones.
-    prefix: &'static str,
+    src: S,
 }
 
-impl<B: Backend> Loader<'_, '_, B> {
+impl<B: Backend, S: Source<B>> Loader<'_, B, S> {
     fn name(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
+        format!("{}{name}", self.src.prefix())
     }
 
     fn vector(&self, name: &str, len: usize) -> Result<B::Vector> {
-        self.backend.vector_f32(self.w.f32(&[name], &[len])?)
+        self.backend.vector_f32(self.src.host(name, &[len])?)
     }
 
     fn linear(&self, prefix: &str, out: usize, inp: usize, bias: bool) -> Result<Linear<B>> {
-        let name = format!("{prefix}.weight");
-        let w = self.w.f32(&[&name], &[out, inp])?;
         Ok(Linear {
-            w: self.backend.dense(&name, w, out, inp, Quantization::None)?,
+            w: self
+                .src
+                .weight(self.backend, &format!("{prefix}.weight"), out, inp)?,
             b: if bias {
                 Some(self.vector(&format!("{prefix}.bias"), out)?)
             } else {
@@ -181,7 +176,7 @@ impl<B: Backend> Loader<'_, '_, B> {
     /// [`Backend::unfold1d`]'s windows: `[out, kernel * channels]`, kernel axis first.
     fn conv(&self, prefix: &str, out: usize, channels: usize) -> Result<Linear<B>> {
         let name = format!("{prefix}.weight");
-        let w = self.w.f32(&[&name], &[out, channels, CONV_KERNEL])?;
+        let w = self.src.host(&name, &[out, channels, CONV_KERNEL])?;
         let mut windows = vec![0f32; w.len()];
         for (src, dst) in w
             .chunks_exact(channels * CONV_KERNEL)
@@ -194,14 +189,15 @@ impl<B: Backend> Loader<'_, '_, B> {
             }
         }
         drop(w);
+        let w = self.backend.dense(
+            &name,
+            windows,
+            out,
+            CONV_KERNEL * channels,
+            Quantization::None,
+        )?;
         Ok(Linear {
-            w: self.backend.dense(
-                &name,
-                windows,
-                out,
-                CONV_KERNEL * channels,
-                Quantization::None,
-            )?,
+            w: Weight::Dense(w),
             b: Some(self.vector(&format!("{prefix}.bias"), out)?),
         })
     }
@@ -231,41 +227,97 @@ impl<B: Backend> Loader<'_, '_, B> {
         })
     }
 
-    /// A `[rows, cols]` matrix for lookups and products, f16 where the file stores f16 (as
-    /// Whisper's releases do), else f32.
-    fn matrix(&self, name: &str, rows: usize, cols: usize) -> Result<B::Matrix> {
-        let (name, dtype, data) = self.w.raw(&[name], &[rows, cols])?;
-        let (dtype, mut bytes) = match dtype {
-            Dtype::F16 => (GgmlDType::F16, data.to_vec()),
-            _ => {
-                let values = self.w.f32(&[name], &[rows, cols])?;
-                let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-                (GgmlDType::F32, bytes)
-            }
-        };
-        self.backend.prepare_matrix(dtype, rows, cols, &mut bytes)?;
-        let len = bytes.len();
-        let bytes = ByteView::new(Arc::new(ModelBytes::new(bytes)), 0..len)
-            .ok_or_else(|| ModelError::shape("matrix", "view outside its buffer"))?;
-        self.backend.matrix(TensorData {
-            name: name.to_owned(),
-            dims: vec![cols, rows],
-            dtype,
-            bytes,
-        })
-    }
-
-    /// The encoder's positions: the file's, or (a file without them) the sinusoids they are
-    /// initialised with and OpenAI's model registers as a fixed buffer.
+    /// The encoder's positions: the file's, or (a file without them: candle's GGUF files)
+    /// the sinusoids they are initialised with and OpenAI's model registers as a fixed buffer.
     fn encoder_positions(&self, rows: usize, d: usize) -> Result<B::Tensor> {
         let name = self.name("encoder.embed_positions.weight");
-        let data = if self.w.contains(&name) {
-            self.w.f32(&[&name], &[rows, d])?
+        let data = if self.src.contains(&name) {
+            self.src.host(&name, &[rows, d])?
         } else {
             sinusoids(rows, d).ok_or(ModelError::MissingTensor(name))?
         };
         self.backend.tensor(data, rows, d)
     }
+
+    fn model(self, cfg: &Config) -> Result<Parts<B>> {
+        let n = |s: &str| self.name(s);
+        let be = self.backend;
+        let d = cfg.d_model;
+        let conv1 = self.conv(&n("encoder.conv1"), d, cfg.num_mel_bins)?;
+        let conv2 = self.conv(&n("encoder.conv2"), d, d)?;
+        let enc_positions = self.encoder_positions(cfg.max_source_positions, d)?;
+        let enc_layers = (0..cfg.encoder_layers)
+            .map(|i| {
+                let p = n(&format!("encoder.layers.{i}"));
+                Ok(EncoderLayer {
+                    attn: self.attention(
+                        &format!("{p}.self_attn"),
+                        d,
+                        &format!("{p}.self_attn_layer_norm"),
+                    )?,
+                    ffn: self.ffn(&p, d, cfg.encoder_ffn_dim)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let enc_norm = self.norm(&n("encoder.layer_norm"), d)?;
+        let embed = self
+            .src
+            .matrix(be, &n("decoder.embed_tokens.weight"), cfg.vocab_size, d)?;
+        // Not under `model.`: the head of `WhisperForConditionalGeneration`. Absent when tied.
+        let output = if self.src.contains("proj_out.weight") {
+            Some(self.src.matrix(be, "proj_out.weight", cfg.vocab_size, d)?)
+        } else {
+            None
+        };
+        let name = n("decoder.embed_positions.weight");
+        let positions = self.src.host(&name, &[cfg.max_target_positions, d])?;
+        let dec_positions = be.table(&name, positions, cfg.max_target_positions, d)?;
+        let dec_layers = (0..cfg.decoder_layers)
+            .map(|i| {
+                let p = n(&format!("decoder.layers.{i}"));
+                Ok(DecoderLayer {
+                    attn: self.attention(
+                        &format!("{p}.self_attn"),
+                        d,
+                        &format!("{p}.self_attn_layer_norm"),
+                    )?,
+                    cross: self.attention(
+                        &format!("{p}.encoder_attn"),
+                        d,
+                        &format!("{p}.encoder_attn_layer_norm"),
+                    )?,
+                    ffn: self.ffn(&p, d, cfg.decoder_ffn_dim)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let dec_norm = self.norm(&n("decoder.layer_norm"), d)?;
+        Ok(Parts {
+            conv1,
+            conv2,
+            enc_positions,
+            enc_layers,
+            enc_norm,
+            embed,
+            output,
+            dec_positions,
+            dec_layers,
+            dec_norm,
+        })
+    }
+}
+
+/// The weights of a model, read from its file.
+struct Parts<B: Backend> {
+    conv1: Linear<B>,
+    conv2: Linear<B>,
+    enc_positions: B::Tensor,
+    enc_layers: Vec<EncoderLayer<B>>,
+    enc_norm: Norm<B>,
+    embed: B::Matrix,
+    output: Option<B::Matrix>,
+    dec_positions: B::Matrix,
+    dec_layers: Vec<DecoderLayer<B>>,
+    dec_norm: Norm<B>,
 }
 
 /// OpenAI's `sinusoids(length, channels)` (transformers' `sinusoids`), computed as they compute
@@ -293,83 +345,44 @@ impl<B: Backend> Whisper<B> {
     /// widened to f32 for the backend's matmuls; the token embedding stays f16 when the file
     /// has it so. The bytes may be dropped once it returns.
     pub fn load(backend: B, cfg: &Config, safetensors: &[u8]) -> Result<Self> {
-        let w = Weights::parse_any(safetensors, "model.")?;
-        let prefix = w.prefix;
-        let l = Loader {
+        let parts = Loader {
             backend: &backend,
-            w,
-            prefix,
-        };
-        let n = |s: &str| l.name(s);
-        let d = cfg.d_model;
-        let conv1 = l.conv(&n("encoder.conv1"), d, cfg.num_mel_bins)?;
-        let conv2 = l.conv(&n("encoder.conv2"), d, d)?;
-        let enc_positions = l.encoder_positions(cfg.max_source_positions, d)?;
-        let enc_layers = (0..cfg.encoder_layers)
-            .map(|i| {
-                let p = n(&format!("encoder.layers.{i}"));
-                Ok(EncoderLayer {
-                    attn: l.attention(
-                        &format!("{p}.self_attn"),
-                        d,
-                        &format!("{p}.self_attn_layer_norm"),
-                    )?,
-                    ffn: l.ffn(&p, d, cfg.encoder_ffn_dim)?,
-                })
-            })
-            .collect::<Result<_>>()?;
-        let enc_norm = l.norm(&n("encoder.layer_norm"), d)?;
-        let embed = l.matrix(&n("decoder.embed_tokens.weight"), cfg.vocab_size, d)?;
-        // Not under `model.`: the head of `WhisperForConditionalGeneration`. Absent when tied.
-        let output = if l.w.contains("proj_out.weight") {
-            Some(l.matrix("proj_out.weight", cfg.vocab_size, d)?)
-        } else {
-            None
-        };
-        let positions = l.w.f32(
-            &[&n("decoder.embed_positions.weight")],
-            &[cfg.max_target_positions, d],
-        )?;
-        let dec_positions = backend.table(
-            &n("decoder.embed_positions.weight"),
-            positions,
-            cfg.max_target_positions,
-            d,
-        )?;
-        let dec_layers = (0..cfg.decoder_layers)
-            .map(|i| {
-                let p = n(&format!("decoder.layers.{i}"));
-                Ok(DecoderLayer {
-                    attn: l.attention(
-                        &format!("{p}.self_attn"),
-                        d,
-                        &format!("{p}.self_attn_layer_norm"),
-                    )?,
-                    cross: l.attention(
-                        &format!("{p}.encoder_attn"),
-                        d,
-                        &format!("{p}.encoder_attn_layer_norm"),
-                    )?,
-                    ffn: l.ffn(&p, d, cfg.decoder_ffn_dim)?,
-                })
-            })
-            .collect::<Result<_>>()?;
-        let dec_norm = l.norm(&n("decoder.layer_norm"), d)?;
-        drop(l);
-        Ok(Whisper {
+            src: Safetensors::parse(safetensors)?,
+        }
+        .model(cfg)?;
+        Ok(Self::assemble(backend, cfg, parts))
+    }
+
+    /// Loads the model from a GGUF file with transformers' tensor names and quantized
+    /// matrices, as candle's quantized Whisper reads it (`candle-transformers`'
+    /// `whisper::quantized_model`; the hyperparameters from `config.json`, which these files
+    /// come with). Quantized linear layers are multiplied as stored (Lantern's kernels, or
+    /// candle's for the types Lantern has none for); the weights stay in `bytes`.
+    pub fn load_gguf(backend: B, cfg: &Config, bytes: ModelBytes) -> Result<Self> {
+        let src = Gguf::load(&backend, bytes)?;
+        let parts = Loader {
+            backend: &backend,
+            src,
+        }
+        .model(cfg)?;
+        Ok(Self::assemble(backend, cfg, parts))
+    }
+
+    fn assemble(backend: B, cfg: &Config, p: Parts<B>) -> Self {
+        Whisper {
             backend,
             cfg: cfg.clone(),
-            conv1,
-            conv2,
-            enc_positions,
-            enc_layers,
-            enc_norm,
-            embed,
-            output,
-            dec_positions,
-            dec_layers,
-            dec_norm,
-        })
+            conv1: p.conv1,
+            conv2: p.conv2,
+            enc_positions: p.enc_positions,
+            enc_layers: p.enc_layers,
+            enc_norm: p.enc_norm,
+            embed: p.embed,
+            output: p.output,
+            dec_positions: p.dec_positions,
+            dec_layers: p.dec_layers,
+            dec_norm: p.dec_norm,
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -622,7 +635,16 @@ impl<B: Backend> Whisper<B> {
 
 impl<B: Backend> Linear<B> {
     fn apply(&self, be: &B, x: &B::Tensor) -> Result<B::Tensor> {
-        be.linear(x, &self.w, self.b.as_ref())
+        match &self.w {
+            Weight::Dense(w) => be.linear(x, w, self.b.as_ref()),
+            Weight::Quantized(w) => {
+                let mut y = be.matmul(x, w)?;
+                if let Some(b) = &self.b {
+                    be.add_bias(&mut y, b)?;
+                }
+                Ok(y)
+            }
+        }
     }
 }
 

@@ -65,6 +65,7 @@ pub fn weight(name: &str, shape: &[usize]) -> Vec<f32> {
 }
 
 /// One model of the goldens.
+#[derive(Clone)]
 pub struct Tiny {
     pub name: String,
     pub config_json: Vec<u8>,
