@@ -25,24 +25,6 @@ pub fn dot_f16(w: &[f16], x: &[f32]) -> f32 {
     portable(w, x)
 }
 
-/// [`dot_f16`] of up to 4 rows with one `x` (the first `rows.len()` results are theirs): the
-/// rows' sums run side by side, so that no sum waits on the one before it.
-pub fn dots_f16(rows: &[&[f16]], x: &[f32]) -> [f32; 4] {
-    let mut out = [0f32; 4];
-    #[cfg(target_arch = "x86_64")]
-    if rows.len() == 4
-        && std::is_x86_feature_detected!("avx")
-        && std::is_x86_feature_detected!("f16c")
-    {
-        // SAFETY: the CPU has AVX and F16C, checked just above.
-        return unsafe { x86::dot4([rows[0], rows[1], rows[2], rows[3]], x) };
-    }
-    for (o, r) in out.iter_mut().zip(rows) {
-        *o = dot_f16(r, x);
-    }
-    out
-}
-
 /// The oracle: `math::dot` of the widened row.
 pub fn portable(w: &[f16], x: &[f32]) -> f32 {
     let row: Vec<f32> = w.iter().map(|v| v.to_f32()).collect();
@@ -54,39 +36,6 @@ mod x86 {
     use core::arch::x86_64::*;
 
     use half::f16;
-
-    /// [`dot`] of 4 rows, side by side.
-    #[target_feature(enable = "avx,f16c")]
-    pub(super) fn dot4(rows: [&[f16]; 4], x: &[f32]) -> [f32; 4] {
-        let n = rows.iter().fold(x.len(), |n, r| n.min(r.len()));
-        let chunks = n / 8;
-        let mut acc = [_mm256_setzero_ps(); 4];
-        for c in 0..chunks {
-            let xc = &x[c * 8..c * 8 + 8];
-            // SAFETY: `xc` is 8 readable f32; unaligned load.
-            let xv = unsafe { _mm256_loadu_ps(xc.as_ptr()) };
-            for (a, r) in acc.iter_mut().zip(rows) {
-                let wc = &r[c * 8..c * 8 + 8];
-                // SAFETY: `wc` is 8 readable f16 (16 bytes); unaligned load.
-                let wv = unsafe { _mm256_cvtph_ps(_mm_loadu_si128(wc.as_ptr().cast())) };
-                *a = _mm256_add_ps(*a, _mm256_mul_ps(wv, xv));
-            }
-        }
-        let mut out = [0f32; 4];
-        for ((o, a), r) in out.iter_mut().zip(acc).zip(rows) {
-            let mut lanes = [0f32; 8];
-            // SAFETY: `lanes` is 8 writable f32.
-            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), a) };
-            let mut tail = 0f32;
-            for i in chunks * 8..n {
-                tail += r[i].to_f32() * x[i];
-            }
-            *o = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
-                + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
-                + tail;
-        }
-        out
-    }
 
     /// `math::dot`'s 8 lanes as one vector: lane `l` sums the products of every 8th pair from
     /// `l`, then the lanes are added as `math::dot` adds them, then the tail.
@@ -145,14 +94,6 @@ mod tests {
                 let same =
                     |a: f32, b: f32| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
                 assert!(same(got, want), "n {n}: {got} vs {want}");
-                // The same row among 4 (the others shifted copies).
-                let shifted: Vec<f16> = w.iter().rev().copied().collect();
-                let rows = [&shifted[..], &w[..], &w[..], &shifted[..]];
-                let four = dots_f16(&rows, &x);
-                assert!(same(four[1], want) && same(four[2], want), "n {n}: 4 rows");
-                assert!(same(four[0], portable(&shifted, &x)), "n {n}: 4 rows");
-                let three = dots_f16(&rows[..3], &x);
-                assert!(same(three[1], want) && three[3] == 0.0, "n {n}: 3 rows");
             }
         }
     }

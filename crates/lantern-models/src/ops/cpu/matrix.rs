@@ -178,29 +178,23 @@ fn to_float<T: PodBlock>(m: &CpuMatrix, raw: &[u8], out: &mut [f32]) -> Result<(
 fn float<T: PodBlock + Widen>(m: &CpuMatrix, x: &[f32], n: usize) -> Result<Vec<f32>> {
     let w = blocks::<T>(m.bytes.as_slice()).ok_or_else(|| misaligned(m))?;
     let mut by_row = vec![0f32; m.rows * n];
-    let row_of = |r: usize| &w[r * m.cols..(r + 1) * m.cols];
+    let work = |row: &mut Vec<f32>, (r, out): (usize, &mut [f32])| {
+        let wr = &w[r * m.cols..(r + 1) * m.cols];
+        // A few tokens (decoding): straight from the weights where the type has a kernel for
+        // it; more: widened once for all tokens.
+        if n <= FEW_TOKENS && T::dots(wr, x, m.cols, out) {
+            return;
+        }
+        T::widen(wr, row);
+        for (o, xt) in out.iter_mut().zip(x.chunks_exact(m.cols)) {
+            *o = dot(row, xt);
+        }
+    };
     let tasks: Vec<_> = by_row.chunks_mut(n * ROWS_PER_TASK).enumerate().collect();
     team::for_each(tasks, |(task, out)| {
-        let first = task * ROWS_PER_TASK;
-        // A few tokens (decoding): straight from the weights, 4 rows at a time, where the
-        // type has a kernel for it; more: each row widened once for all tokens.
-        if n <= FEW_TOKENS {
-            let rows = out.len() / n;
-            let done = (0..rows).step_by(4).all(|g| {
-                let len = (rows - g).min(4);
-                let group: [&[T]; 4] = std::array::from_fn(|i| row_of(first + g + i.min(len - 1)));
-                T::dots(&group[..len], x, m.cols, &mut out[g * n..(g + len) * n])
-            });
-            if done {
-                return;
-            }
-        }
         let mut row = vec![0f32; m.cols];
         for (i, out) in out.chunks_mut(n).enumerate() {
-            T::widen(row_of(first + i), &mut row);
-            for (o, xt) in out.iter_mut().zip(x.chunks_exact(m.cols)) {
-                *o = dot(&row, xt);
-            }
+            work(&mut row, (task * ROWS_PER_TASK + i, out));
         }
     });
     Ok(transpose(by_row, m.rows, n))
@@ -211,16 +205,17 @@ fn float<T: PodBlock + Widen>(m: &CpuMatrix, x: &[f32], n: usize) -> Result<Vec<
 /// made widening f16 rows most of the time of a product (Whisper's f16 output projection).
 trait Widen: Sized {
     fn widen(src: &[Self], dst: &mut [f32]);
-    /// `out[r * tokens + t] = rows[r] · x[t]` for up to 4 rows, where the type has a kernel that
-    /// reads rows as stored (the same bits as widening them and `math::dot`); `false`, nothing
-    /// written, otherwise.
-    fn dots(_rows: &[&[Self]], _x: &[f32], _cols: usize, _out: &mut [f32]) -> bool {
+    /// `out[t] = row · x[t]` for each token, where the type has a kernel that reads the row as
+    /// stored (the same bits as widening it and `math::dot`); `false`, nothing written,
+    /// otherwise.
+    fn dots(_row: &[Self], _x: &[f32], _cols: usize, _out: &mut [f32]) -> bool {
         false
     }
 }
 
 /// Up to this many tokens, f16 rows are read as stored for each token rather than widened
-/// once into a buffer.
+/// once into a buffer (reading 4 rows interleaved, to overlap their sums, measured 3x slower
+/// out of cache on the test machines than one row after the other).
 const FEW_TOKENS: usize = 4;
 
 impl Widen for f32 {
@@ -234,13 +229,9 @@ impl Widen for f16 {
         src.convert_to_f32_slice(dst);
     }
 
-    fn dots(rows: &[&[f16]], x: &[f32], cols: usize, out: &mut [f32]) -> bool {
-        let n = x.len() / cols.max(1);
-        for (t, xt) in x.chunks_exact(cols).enumerate() {
-            let d = super::half_dot::dots_f16(rows, xt);
-            for (r, v) in d.iter().enumerate().take(rows.len()) {
-                out[r * n + t] = *v;
-            }
+    fn dots(row: &[f16], x: &[f32], cols: usize, out: &mut [f32]) -> bool {
+        for (o, xt) in out.iter_mut().zip(x.chunks_exact(cols)) {
+            *o = super::half_dot::dot_f16(row, xt);
         }
         true
     }
