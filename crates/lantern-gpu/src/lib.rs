@@ -12,7 +12,8 @@
 //!   matrix-matrix products for every weight type, embedding lookup, RMS and layer norm, RoPE,
 //!   attention with grouped KV heads over a GPU KV cache, non-causal attention over a padded
 //!   batch (encoders, cross-attention), softmax, SiLU/GELU/SwiGLU/ReLU/tanh, adds and muls,
-//!   linear layers with the bias fused, row gathers, argmax and sampling (only token ids come
+//!   linear layers with the bias fused, row gathers, the windows of a 1-D convolution
+//!   (`unfold1d`: a convolution as a matrix product), argmax and sampling (only token ids come
 //!   back).
 //!
 //! ```no_run

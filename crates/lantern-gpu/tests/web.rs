@@ -106,6 +106,8 @@ checks!(
     rope_both_styles,
     attention_gqa_with_cache,
     attention_bert,
+    unfold1d_real,
+    kv_cache_fork,
     softmax_real_logits,
     argmax_and_sampling,
     pool_and_pipelines_are_reused,

@@ -15,7 +15,7 @@
 //! Layout: `gguf` parses files (with limits against hostile ones); `loader` turns a parsed
 //! file into a backend's weights; `ops` is the op layer with its CPU backend (and its GPU
 //! backend, feature `gpu`); one module per model family (`llama` for decoders, `encoder` for
-//! BERT, DistilBERT, RoBERTa and XLM-R).
+//! BERT, DistilBERT, RoBERTa and XLM-R, `whisper` for speech recognition).
 
 mod bytes;
 pub mod encoder;
@@ -24,6 +24,7 @@ pub mod gguf;
 pub mod llama;
 mod loader;
 pub mod ops;
+pub mod whisper;
 
 use std::fmt;
 

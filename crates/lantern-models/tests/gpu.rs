@@ -3,7 +3,8 @@
 //! Encoders: every encoder op against its scalar oracle, tiny random models of each family,
 //! and the real all-MiniLM-L6-v2 (`common::encoders`; the same checks run in headless
 //! Chromium from `tests/web_gpu.rs`), at f32 and (where the adapter has it) f16 precision; a
-//! lost device is a typed device failure.
+//! lost device is a typed device failure. Tiny Whispers against transformers' goldens and the
+//! CPU backend (`common::whisper`, also in `tests/web_gpu.rs`).
 //!
 //! The llama forward pass on SmolLM2-135M-Instruct Q4_1: greedy ids of a few prompts, and the
 //! logit difference.
@@ -27,6 +28,7 @@ mod fixtures;
 
 use common::encoders::{self, EncTol};
 use common::ops::{self, Tol};
+use common::whisper::{self, WhisperTol};
 
 use lantern_models::gguf::{GgmlDType, requantize};
 use lantern_models::llama::Model;
@@ -200,6 +202,8 @@ fn encoder_ops_match_their_oracles() {
             ops::layer_norm(&gpu, &tol).await;
             ops::activations(&gpu, &tol).await;
             ops::attend(&gpu, &tol).await;
+            ops::conv1d(&gpu, &tol).await;
+            ops::fork_cache(&gpu, &tol).await;
             ops::gather_and_table(&gpu).await;
             ops::shape_errors(&gpu).await;
         });
@@ -220,6 +224,18 @@ fn encoders_match_the_cpu_backend() {
             &file,
             &tol,
         ));
+    }
+}
+
+#[test]
+fn whisper_matches_transformers_and_the_cpu() {
+    for (device, _, _) in precisions() {
+        let tol = match device.precision() {
+            lantern_gpu::Precision::F32 => WhisperTol::F32,
+            lantern_gpu::Precision::F16 => WhisperTol::F16,
+        };
+        pollster::block_on(whisper::on_backend(|| Gpu::new(device.clone()), &tol));
+        assert_eq!(device.check(), Ok(()));
     }
 }
 

@@ -1,7 +1,8 @@
 //! The encoders on the GPU backend in headless Chromium's WebGPU (SwiftShader; webdriver.json
 //! passes `--enable-unsafe-webgpu`), in a dedicated worker as in Lantern's worker: every encoder
 //! op against its scalar oracle, tiny models of every family and the real all-MiniLM-L6-v2
-//! against the CPU backend in the same page. The same checks run natively from `tests/gpu.rs`.
+//! against the CPU backend in the same page; tiny Whispers against transformers' goldens and the
+//! CPU backend. The same checks run natively from `tests/gpu.rs`.
 //!
 //! MiniLM's files come from `lantern mirror` serving the fixture folder; its URL is passed at
 //! compile time as `LANTERN_TEST_MIRROR`:
@@ -14,6 +15,7 @@ mod common;
 
 use common::encoders::{self, EncTol};
 use common::ops::{self, Tol};
+use common::whisper::{self, WhisperTol};
 use lantern_models::ops::gpu::{Gpu, lantern_gpu};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -67,6 +69,8 @@ async fn encoder_ops_match_their_oracles() {
         ops::layer_norm(&gpu, &tol).await;
         ops::activations(&gpu, &tol).await;
         ops::attend(&gpu, &tol).await;
+        ops::conv1d(&gpu, &tol).await;
+        ops::fork_cache(&gpu, &tol).await;
         ops::gather_and_table(&gpu).await;
         ops::shape_errors(&gpu).await;
         assert_eq!(gpu.device().check(), Ok(()));
@@ -81,5 +85,17 @@ async fn encoders_match_the_cpu_backend() {
     for (device, _, tol) in precisions().await {
         encoders::tiny_models(|| Gpu::new(device.clone()), &tol).await;
         encoders::minilm(Gpu::new(device.clone()), &config, &file, &tol).await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn whisper_matches_transformers_and_the_cpu() {
+    for (device, _, _) in precisions().await {
+        let tol = match device.precision() {
+            lantern_gpu::Precision::F32 => WhisperTol::F32,
+            lantern_gpu::Precision::F16 => WhisperTol::F16,
+        };
+        whisper::on_backend(|| Gpu::new(device.clone()), &tol).await;
+        assert_eq!(device.check(), Ok(()));
     }
 }

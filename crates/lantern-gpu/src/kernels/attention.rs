@@ -64,6 +64,35 @@ impl Gpu {
         }
     }
 
+    /// A copy of the first `positions` positions of `cache`, growing on its own from then on:
+    /// a beam of a beam search that leaves from this one. The copy is recorded like a kernel.
+    pub fn kv_cache_fork(&self, cache: &GpuKvCache, positions: usize) -> Result<GpuKvCache> {
+        if positions > cache.len {
+            return Err(GpuError::shape(
+                "kv_cache_fork",
+                format!("{positions} positions of {} cached", cache.len),
+            ));
+        }
+        let mut copy = GpuKvCache {
+            k: None,
+            v: None,
+            width: cache.width,
+            len: 0,
+            capacity: 0,
+        };
+        if positions == 0 {
+            return Ok(copy);
+        }
+        self.grow(&mut copy, positions)?;
+        if let (Some(k), Some(v), Some(ck), Some(cv)) = (&cache.k, &cache.v, &copy.k, &copy.v) {
+            let bytes = (positions * cache.width * 4) as u64;
+            self.copy(k.buffer(), 0, ck.buffer(), 0, bytes)?;
+            self.copy(v.buffer(), 0, cv.buffer(), 0, bytes)?;
+        }
+        copy.len = positions;
+        Ok(copy)
+    }
+
     fn grow(&self, cache: &mut GpuKvCache, positions: usize) -> Result<()> {
         if positions <= cache.capacity {
             return Ok(());

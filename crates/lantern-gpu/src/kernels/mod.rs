@@ -8,6 +8,7 @@ mod norm;
 mod rope;
 mod sample;
 mod softmax;
+mod unfold;
 
 pub use attend::AttendShape;
 pub use attention::{AttentionShape, GpuKvCache};

@@ -638,6 +638,131 @@ pub async fn attention_bert(c: &Ctx) {
     );
 }
 
+/// The windows of a 1-D convolution (`unfold1d`) of real hidden states (BERT's embeddings,
+/// `[tokens, 384]`), for Whisper's two front-end shapes (kernel 3, padding 1, stride 1 and 2)
+/// and a few others: a copy, so exactly the input values and zeros.
+pub async fn unfold1d_real(c: &Ctx) {
+    let g = &c.gpu;
+    let x = &c.d.bert_x;
+    let cols = c.fx.bert.ln_w.len();
+    let rows = x.len() / cols;
+    let t = g.tensor(x, rows, cols).unwrap();
+    for (kernel, stride, pad) in [(3, 1, 1), (3, 2, 1), (1, 1, 0), (2, 3, 0), (4, 1, 5)] {
+        let y = g.unfold1d(&t, kernel, stride, pad).unwrap();
+        let out_rows = (rows + 2 * pad - kernel) / stride + 1;
+        assert_eq!((y.rows(), y.cols()), (out_rows, kernel * cols));
+        let got = g.read(&y).await.unwrap();
+        let mut want = Vec::with_capacity(got.len());
+        for i in 0..out_rows {
+            for k in 0..kernel {
+                let src = (i * stride + k).checked_sub(pad).filter(|&s| s < rows);
+                match src {
+                    Some(s) => want.extend_from_slice(&x[s * cols..][..cols]),
+                    None => want.extend(std::iter::repeat_n(0.0, cols)),
+                }
+            }
+        }
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "unfold1d kernel {kernel} stride {stride} padding {pad}"
+        );
+    }
+    assert!(matches!(
+        g.unfold1d(&t, 0, 1, 0),
+        Err(GpuError::Shape { .. })
+    ));
+    assert!(matches!(
+        g.unfold1d(&t, rows + 3, 1, 1),
+        Err(GpuError::Shape { .. })
+    ));
+}
+
+/// A fork of a KV cache (a beam leaving from another) holds the same positions, and the two
+/// then grow apart without touching each other: real rows of SmolLM2's layer 0.
+pub async fn kv_cache_fork(c: &Ctx) {
+    let g = &c.gpu;
+    let s = &c.fx.smol;
+    let (heads, kv_heads, hd) = (s.heads, s.kv_heads, s.head_dim);
+    let (qw, kw) = (heads * hd, kv_heads * hd);
+    let n = SMOL_IDS.len();
+    let t = |m: &[f32], w: usize, from: usize, len: usize| {
+        g.tensor(&m[from * w..(from + len) * w], len, w).unwrap()
+    };
+    let shape = |start_pos| AttentionShape {
+        heads,
+        kv_heads,
+        head_dim: hd,
+        start_pos,
+        causal: true,
+    };
+    let d = &c.d;
+    let mut a = g.kv_cache(kv_heads, hd);
+    g.attention(
+        &t(&d.q, qw, 0, 6),
+        &t(&d.k, kw, 0, 6),
+        &t(&d.v, kw, 0, 6),
+        &mut a,
+        shape(0),
+    )
+    .unwrap();
+    // A fork of the first 5 positions; `a` then takes row 6 at position 6, the fork row 8 at
+    // position 5.
+    let mut b = g.kv_cache_fork(&a, 5).unwrap();
+    assert_eq!((a.len(), b.len()), (6, 5));
+    let step = |cache: &mut lantern_gpu::GpuKvCache, row: usize, pos: usize| {
+        g.attention(
+            &t(&d.q, qw, row, 1),
+            &t(&d.k, kw, row, 1),
+            &t(&d.v, kw, row, 1),
+            cache,
+            shape(pos),
+        )
+        .unwrap()
+    };
+    let ya = step(&mut a, 6, 6);
+    let yb = step(&mut b, 8, 5);
+    let (ya, yb) = (g.read(&ya).await.unwrap(), g.read(&yb).await.unwrap());
+    // What each cache must hold: rows 0..7 for `a`, rows 0..5 and 8 for the fork.
+    let keys = |rows: &[usize], m: &[f32]| -> Vec<f32> {
+        rows.iter()
+            .flat_map(|&r| m[r * kw..][..kw].to_vec())
+            .collect()
+    };
+    let ra: Vec<usize> = (0..7).collect();
+    let rb = [0, 1, 2, 3, 4, 8];
+    let ea = r::attention_row(
+        &d.q[6 * qw..][..qw],
+        &keys(&ra, &d.k),
+        &keys(&ra, &d.v),
+        7,
+        heads,
+        kv_heads,
+        hd,
+    );
+    let eb = r::attention_row(
+        &d.q[8 * qw..][..qw],
+        &keys(&rb, &d.k),
+        &keys(&rb, &d.v),
+        6,
+        heads,
+        kv_heads,
+        hd,
+    );
+    measured(
+        "attention over a forked KV cache",
+        r::rel_error(&ya, &ea).max(r::rel_error(&yb, &eb)),
+        tol::ATTENTION,
+    );
+    assert!(n > 8);
+    assert!(matches!(
+        g.kv_cache_fork(&a, 8),
+        Err(GpuError::Shape { .. })
+    ));
+    assert_eq!(g.kv_cache_fork(&a, 0).unwrap().len(), 0);
+}
+
 /// Logits of the real hidden states over the real (tied) embedding table.
 async fn logits(c: &Ctx) -> (Vec<f32>, Vec<f64>, lantern_gpu::GpuTensor) {
     let g = &c.gpu;

@@ -17,7 +17,7 @@
 
 mod config;
 mod model;
-mod weights;
+pub(crate) mod weights;
 
 use std::fmt;
 

@@ -9,7 +9,7 @@ use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{ModelError, Result};
 
-pub(super) struct Weights<'a> {
+pub(crate) struct Weights<'a> {
     file: SafeTensors<'a>,
     /// `bert.`, `distilbert.` or `roberta.` for the `*For*` checkpoints, empty for the bare
     /// models'.
@@ -29,8 +29,37 @@ impl<'a> Weights<'a> {
         Ok(Weights { file, prefix })
     }
 
+    /// Parses the header; `prefix` is used for every tensor when any tensor's name starts
+    /// with it (so a missing tensor is reported under the name the file would give it).
+    pub fn parse_any(bytes: &'a [u8], prefix: &'static str) -> Result<Self> {
+        let file =
+            SafeTensors::deserialize(bytes).map_err(|e| ModelError::Safetensors(e.to_string()))?;
+        let prefix = if file.names().iter().any(|n| n.starts_with(prefix)) {
+            prefix
+        } else {
+            ""
+        };
+        Ok(Weights { file, prefix })
+    }
+
+    /// Whether the file has a tensor of this name.
+    pub fn contains(&self, name: &str) -> bool {
+        self.file.tensor(name).is_ok()
+    }
+
     /// The first of `names` the file has, of exactly `shape`, as f32.
     pub fn f32(&self, names: &[&str], shape: &[usize]) -> Result<Vec<f32>> {
+        let (name, dtype, data) = self.raw(names, shape)?;
+        Self::widen(name, dtype, data, shape)
+    }
+
+    /// The first of `names` the file has, of exactly `shape`, as stored: its name, type and
+    /// bytes.
+    pub fn raw<'n>(
+        &self,
+        names: &[&'n str],
+        shape: &[usize],
+    ) -> Result<(&'n str, Dtype, &'a [u8])> {
         let (name, t) = names
             .iter()
             .find_map(|n| self.file.tensor(n).ok().map(|t| (*n, t)))
@@ -44,9 +73,13 @@ impl<'a> Weights<'a> {
                 found: t.shape().to_vec(),
             });
         }
-        let data = t.data();
+        Ok((name, t.dtype(), t.data()))
+    }
+
+    /// A tensor's bytes of type `dtype` as f32 (f32, f16 or bf16).
+    fn widen(name: &str, dtype: Dtype, data: &[u8], shape: &[usize]) -> Result<Vec<f32>> {
         let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-        let width = match t.dtype() {
+        let width = match dtype {
             Dtype::F32 => 4,
             Dtype::F16 | Dtype::BF16 => 2,
             other => {
@@ -63,7 +96,7 @@ impl<'a> Weights<'a> {
                 data.len()
             )));
         }
-        Ok(match t.dtype() {
+        Ok(match dtype {
             Dtype::F32 => data
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))

@@ -235,6 +235,10 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
     fn vector_f32(&self, data: Vec<f32>) -> Result<Self::Vector>;
     /// An empty cache for `kv_heads * head_dim` features per position.
     fn kv_cache(&self, kv_heads: usize, head_dim: usize) -> Result<Self::KvCache>;
+    /// A copy of the first `positions` positions of `cache` (a beam of a beam search leaving
+    /// from another), which then grows on its own. More positions than the cache holds is a
+    /// shape error.
+    fn fork_cache(&self, cache: &Self::KvCache, positions: usize) -> Result<Self::KvCache>;
 
     /// Tensor from host data (`data.len() == rows * cols`).
     fn tensor(&self, data: Vec<f32>, rows: usize, cols: usize) -> Result<Self::Tensor>;
@@ -325,6 +329,20 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
         k: &Self::Tensor,
         v: &Self::Tensor,
         shape: &AttendShape<'_>,
+    ) -> Result<Self::Tensor>;
+    /// The windows of a 1-D convolution's input side by side (im2col): `x` is
+    /// `[len, channels]`, one row per time step; row `t` of the result is rows
+    /// `t * stride - pad + k` of `x` for `k` in `0..kernel` (zero rows where a window reaches
+    /// outside `x`), `[out_len, kernel * channels]` with
+    /// `out_len = (len + 2 * pad - kernel) / stride + 1`. A convolution is then
+    /// [`Backend::linear`] with its weight `[out, channels, kernel]` (PyTorch's `Conv1d`) laid
+    /// out as `[out, kernel * channels]`, kernel axis first.
+    fn unfold1d(
+        &self,
+        x: &Self::Tensor,
+        kernel: usize,
+        stride: usize,
+        pad: usize,
     ) -> Result<Self::Tensor>;
     /// Rows `rows` of `x`, in that order (the first token of each text for a classification
     /// head, or the real rows of a padded batch), so that a GPU reads back only those.

@@ -6,6 +6,7 @@ pub mod encoders;
 pub mod minilm;
 pub mod ops;
 pub mod tiny;
+pub mod whisper;
 
 /// Deterministic pseudo-random values in [-1, 1).
 pub fn values(n: usize, seed: u64) -> Vec<f32> {

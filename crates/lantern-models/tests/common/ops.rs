@@ -5,7 +5,7 @@
 //! in a `table`. Also the shape errors each op must return instead of panicking.
 
 use lantern_models::ModelError;
-use lantern_models::ops::{Activation, AttendShape, Backend, Quantization};
+use lantern_models::ops::{Activation, AttendShape, AttentionShape, Backend, Quantization};
 
 use super::values;
 
@@ -306,6 +306,180 @@ pub async fn gather_and_table<B: Backend>(be: &B) {
         .flat_map(|&r| x[r as usize * cols..][..cols].to_vec())
         .collect();
     assert_eq!(got, want, "embedding from a table");
+}
+
+/// The windows of a 1-D convolution (`unfold1d`) followed by `linear`: a convolution, against
+/// a direct f64 convolution (PyTorch's `Conv1d` with a `[out, channels, kernel]` weight), for
+/// Whisper's two front-end shapes and a few others; and the windows themselves, which are
+/// copies (exactly the input values, and zeros).
+pub async fn conv1d<B: Backend>(be: &B, tol: &Tol) {
+    let mut worst = 0f64;
+    for (len, channels, out, kernel, stride, pad) in [
+        (50, 16, 24, 3, 1, 1),
+        (50, 24, 24, 3, 2, 1),
+        (49, 24, 16, 3, 2, 1),
+        (7, 8, 8, 1, 1, 0),
+        (9, 8, 16, 4, 3, 2),
+        (3, 8, 8, 5, 1, 2),
+    ] {
+        let x = values(len * channels, 21);
+        // PyTorch's layout, [out][channel][tap].
+        let w = values(out * channels * kernel, 22);
+        let b = values(out, 23);
+        let xt = be.tensor(x.clone(), len, channels).unwrap();
+        let windows = be.unfold1d(&xt, kernel, stride, pad).unwrap();
+        let out_len = (len + 2 * pad - kernel) / stride + 1;
+        let tap = |t: usize, k: usize| (t * stride + k).checked_sub(pad).filter(|&s| s < len);
+        let got = read(be, &windows).await;
+        let mut want = Vec::with_capacity(got.len());
+        for t in 0..out_len {
+            for k in 0..kernel {
+                match tap(t, k) {
+                    Some(s) => want.extend_from_slice(&x[s * channels..][..channels]),
+                    None => want.extend(std::iter::repeat_n(0.0, channels)),
+                }
+            }
+        }
+        assert!(
+            got.len() == want.len()
+                && got
+                    .iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "unfold1d {len}x{channels} kernel {kernel} stride {stride} padding {pad}"
+        );
+        // [out][tap][channel], the windows' order.
+        let wk: Vec<f32> = (0..out)
+            .flat_map(|o| {
+                let w = &w;
+                (0..kernel).flat_map(move |k| {
+                    (0..channels).map(move |c| w[(o * channels + c) * kernel + k])
+                })
+            })
+            .collect();
+        let d = be
+            .dense("conv", wk, out, kernel * channels, Quantization::None)
+            .unwrap();
+        let bias = be.vector_f32(b.clone()).unwrap();
+        let y = read(be, &be.linear(&windows, &d, Some(&bias)).unwrap()).await;
+        let (mut want, mut scale) = (Vec::new(), Vec::new());
+        for t in 0..out_len {
+            for o in 0..out {
+                let (mut s, mut size) = (b[o] as f64, (b[o] as f64).abs());
+                for k in 0..kernel {
+                    let Some(src) = tap(t, k) else { continue };
+                    for c in 0..channels {
+                        let p = x[src * channels + c] as f64
+                            * w[(o * channels + c) * kernel + k] as f64;
+                        s += p;
+                        size += p.abs();
+                    }
+                }
+                want.push(s);
+                scale.push(size);
+            }
+        }
+        let what = format!(
+            "conv1d {len}x{channels} -> {out}, kernel {kernel} stride {stride} padding {pad}"
+        );
+        worst = worst.max(check(&what, &y, &want, &scale, tol.linear));
+    }
+    crate::log(&format!(
+        "measured conv1d (unfold1d + linear): {worst:.2e} of sum |w x|"
+    ));
+    let x = be.tensor(values(24, 12), 3, 8).unwrap();
+    let shape = |e: ModelError| matches!(e, ModelError::Shape { .. });
+    assert!(shape(be.unfold1d(&x, 0, 1, 0).unwrap_err()), "kernel 0");
+    assert!(shape(be.unfold1d(&x, 3, 0, 1).unwrap_err()), "stride 0");
+    assert!(
+        shape(be.unfold1d(&x, 6, 1, 1).unwrap_err()),
+        "a kernel longer than the input"
+    );
+}
+
+/// A forked KV cache (a beam leaving from another) holds the first positions of its source,
+/// and the two grow apart without touching each other: causal attention over each against
+/// f64.
+pub async fn fork_cache<B: Backend>(be: &B, tol: &Tol) {
+    let (heads, hd) = (2, 8);
+    let width = heads * hd;
+    let n = 9;
+    let (q, k, v) = (
+        values(n * width, 31),
+        values(n * width, 32),
+        values(n * width, 33),
+    );
+    let t = |m: &[f32], row: usize, rows: usize| {
+        be.tensor(m[row * width..][..rows * width].to_vec(), rows, width)
+            .unwrap()
+    };
+    let shape = |start_pos| AttentionShape {
+        heads,
+        kv_heads: heads,
+        head_dim: hd,
+        start_pos,
+        causal: true,
+    };
+    let mut a = be.kv_cache(heads, hd).unwrap();
+    be.attention(&t(&q, 0, 6), &t(&k, 0, 6), &t(&v, 0, 6), &mut a, shape(0))
+        .unwrap();
+    let mut b = be.fork_cache(&a, 5).unwrap();
+    assert!(matches!(
+        be.fork_cache(&a, 7),
+        Err(ModelError::Shape { .. })
+    ));
+    // `a` takes row 6 at position 6, the fork row 8 at position 5.
+    let ya = be
+        .attention(&t(&q, 6, 1), &t(&k, 6, 1), &t(&v, 6, 1), &mut a, shape(6))
+        .unwrap();
+    let yb = be
+        .attention(&t(&q, 8, 1), &t(&k, 8, 1), &t(&v, 8, 1), &mut b, shape(5))
+        .unwrap();
+    let (ya, yb) = (read(be, &ya).await, read(be, &yb).await);
+    let expect = |qrow: usize, rows: &[usize]| -> Vec<f64> {
+        let mut out = vec![0f64; width];
+        for h in 0..heads {
+            let s: Vec<f64> = rows
+                .iter()
+                .map(|&j| {
+                    (0..hd)
+                        .map(|d| {
+                            q[qrow * width + h * hd + d] as f64 * k[j * width + h * hd + d] as f64
+                        })
+                        .sum::<f64>()
+                        / (hd as f64).sqrt()
+                })
+                .collect();
+            let m = s.iter().copied().fold(f64::MIN, f64::max);
+            let z: f64 = s.iter().map(|x| (x - m).exp()).sum();
+            for d in 0..hd {
+                out[h * hd + d] = rows
+                    .iter()
+                    .zip(&s)
+                    .map(|(&j, &sj)| (sj - m).exp() / z * v[j * width + h * hd + d] as f64)
+                    .sum();
+            }
+        }
+        out
+    };
+    let ones = vec![1.0; width];
+    let worst = check(
+        "attention over the source cache",
+        &ya,
+        &expect(6, &[0, 1, 2, 3, 4, 5, 6]),
+        &ones,
+        tol.attend,
+    )
+    .max(check(
+        "attention over the fork",
+        &yb,
+        &expect(8, &[0, 1, 2, 3, 4, 8]),
+        &ones,
+        tol.attend,
+    ));
+    crate::log(&format!(
+        "measured attention over forked caches: {worst:.2e}"
+    ));
 }
 
 /// Wrong shapes are typed errors, never panics.

@@ -29,6 +29,16 @@ fn attend() {
 }
 
 #[test]
+fn conv1d() {
+    ready(ops::conv1d(&Cpu, &Tol::CPU));
+}
+
+#[test]
+fn fork_cache() {
+    ready(ops::fork_cache(&Cpu, &Tol::CPU));
+}
+
+#[test]
 fn gather_and_table() {
     ready(ops::gather_and_table(&Cpu));
 }

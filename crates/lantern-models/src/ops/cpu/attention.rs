@@ -33,6 +33,22 @@ impl CpuKvCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// A copy of the first `positions` positions.
+    pub fn fork(&self, positions: usize) -> Result<CpuKvCache> {
+        if positions > self.len() {
+            return Err(ModelError::shape(
+                "fork_cache",
+                format!("{positions} positions of {} cached", self.len()),
+            ));
+        }
+        let n = positions * self.width;
+        Ok(CpuKvCache {
+            width: self.width,
+            k: self.k[..n].to_vec(),
+            v: self.v[..n].to_vec(),
+        })
+    }
 }
 
 /// (Query row, head) pairs per parallel task at least.

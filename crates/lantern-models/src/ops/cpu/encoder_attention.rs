@@ -20,6 +20,13 @@ const KEYS: usize = 8;
 const ROWS: usize = 4;
 /// Value dimensions per accumulator of the weighted sum (its lanes).
 const DIMS: usize = 8;
+/// Fewest query rows of a task that splits an item: its keys are packed per task.
+const MIN_CHUNK_ROWS: usize = 64;
+/// Natively, items with more keys than this (Whisper's 1500 positions) go through `gemm`
+/// (`dense::attend_gemm`); every BERT-family encoder (512 positions at most) stays here, with
+/// the results it had.
+#[cfg(not(target_arch = "wasm32"))]
+const GEMM_MIN_KEYS: usize = 512;
 
 /// The shape of one call: `batch` items of `q_len` query rows and `kv_len` key/value rows.
 #[derive(Debug, Clone, Copy)]
@@ -44,23 +51,50 @@ impl EncoderAttention {
         kv_valid: &[usize],
         q_valid: Option<&[usize]>,
     ) -> Vec<f32> {
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.kv_len > GEMM_MIN_KEYS {
+            return super::dense::attend_gemm::attend(self, q, k, v, kv_valid, q_valid);
+        }
         let hd = self.head_dim;
         let width = self.heads * hd;
         let mut out = vec![0f32; q.len()];
         let (q_item, kv_item) = (self.q_len * width, self.kv_len * width);
-        // One task per item (`team::for_each`: the forward pass's team in the threaded wasm
-        // build, rayon elsewhere).
-        let items: Vec<_> = out.chunks_mut(q_item.max(1)).enumerate().collect();
-        team::for_each(items, |(b, out)| {
+        // One task per item, or per block of an item's query rows when there are fewer items
+        // than threads (Whisper's encoder: one item of 1500 rows). Each task packs its item's
+        // keys itself, which costs 1 / `chunk` of its scores (`team::for_each`: the forward
+        // pass's team in the threaded wasm build, rayon elsewhere).
+        let threads = rayon::current_num_threads();
+        let batch = kv_valid.len().max(1);
+        let chunk = if batch >= 2 * threads {
+            self.q_len
+        } else {
+            let per_item = (4 * threads).div_ceil(batch);
+            self.q_len
+                .div_ceil(per_item)
+                .next_multiple_of(ROWS)
+                .max(MIN_CHUNK_ROWS)
+        };
+        let tasks: Vec<_> = out
+            .chunks_mut(q_item.max(1))
+            .enumerate()
+            .flat_map(|(b, item)| {
+                item.chunks_mut((chunk * width).max(1))
+                    .enumerate()
+                    .map(move |(c, out)| (b, c * chunk, out))
+            })
+            .collect();
+        team::for_each(tasks, |(b, first, out)| {
             let len = kv_valid.get(b).map_or(0, |&l| l.min(self.kv_len));
             let q_rows = q_valid
                 .and_then(|v| v.get(b).copied())
                 .unwrap_or(self.q_len)
-                .min(self.q_len);
+                .min(self.q_len)
+                .saturating_sub(first)
+                .min(chunk);
             if len == 0 || q_rows == 0 || hd == 0 {
                 return;
             }
-            let q = Rows::new(q, b * q_item, q_rows, width);
+            let q = Rows::new(q, b * q_item + first * width, q_rows, width);
             let (k, v) = (
                 Rows::new(k, b * kv_item, len, width),
                 Rows::new(v, b * kv_item, len, width),
@@ -292,6 +326,23 @@ mod tests {
             check(heads, hd, 17, &[17, 16, 9, 8, 5, 4, 1], scale);
             check(heads, hd, 33, &[33, 32, 31, 12, 7], scale);
         }
+    }
+
+    /// One long item, split into blocks of query rows across threads (when there are
+    /// several), some of its rows padding.
+    #[test]
+    fn a_long_item_split_into_row_blocks_matches_naive_attention() {
+        check_cross(2, 8, 150, 150, &[150], None, 0.3);
+        check_cross(3, 4, 141, 70, &[61], Some(&[133]), 0.5);
+    }
+
+    /// Long memories (natively through `gemm`): self-attention over more than 512 keys, with
+    /// padding; one and a few query rows over them (a decoder's cross-attention).
+    #[test]
+    fn long_memories_match_naive_attention() {
+        check_cross(2, 16, 70, 600, &[600, 513], Some(&[70, 3]), 0.25);
+        check_cross(3, 8, 1, 700, &[700], None, 0.35);
+        check_cross(1, 12, 5, 520, &[0, 520], None, 0.3);
     }
 
     /// Cross-attention: one or a few query rows over a longer memory, some of it padding;

@@ -13,6 +13,7 @@ use candle_core::quantized::k_quants::{
     BlockQ2K, BlockQ3K, BlockQ4_0, BlockQ4_1, BlockQ4K, BlockQ5_0, BlockQ5_1, BlockQ5K, BlockQ6K,
     BlockQ8_0, BlockQ8_1, BlockQ8K, GgmlType,
 };
+use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
 
 /// A `rows x cols` weight matrix (`[out, in]`).
@@ -174,11 +175,17 @@ fn to_float<T: PodBlock>(m: &CpuMatrix, raw: &[u8], out: &mut [f32]) -> Result<(
 /// `vec_dot` would round the activations to the weight type): each row is widened to f32 once
 /// and dotted with every token by `math::dot`, whose fixed summation order gives the same bits
 /// natively and in wasm.
-fn float<T: PodBlock>(m: &CpuMatrix, x: &[f32], n: usize) -> Result<Vec<f32>> {
+fn float<T: PodBlock + Widen>(m: &CpuMatrix, x: &[f32], n: usize) -> Result<Vec<f32>> {
     let w = blocks::<T>(m.bytes.as_slice()).ok_or_else(|| misaligned(m))?;
     let mut by_row = vec![0f32; m.rows * n];
     let work = |row: &mut Vec<f32>, (r, out): (usize, &mut [f32])| {
-        T::to_float(&w[r * m.cols..(r + 1) * m.cols], row);
+        let wr = &w[r * m.cols..(r + 1) * m.cols];
+        // A few tokens (decoding): straight from the weights where the type has a kernel for
+        // it; more: widened once for all tokens.
+        if n <= FEW_TOKENS && T::dots(wr, x, m.cols, out) {
+            return;
+        }
+        T::widen(wr, row);
         for (o, xt) in out.iter_mut().zip(x.chunks_exact(m.cols)) {
             *o = dot(row, xt);
         }
@@ -191,6 +198,49 @@ fn float<T: PodBlock>(m: &CpuMatrix, x: &[f32], n: usize) -> Result<Vec<f32>> {
         }
     });
     Ok(transpose(by_row, m.rows, n))
+}
+
+/// A row of float weights as f32. `half`'s slice conversion converts 8 values per F16C
+/// instruction where the CPU has it; candle's `to_float` converts one value per call, which
+/// made widening f16 rows most of the time of a product (Whisper's f16 output projection).
+trait Widen: Sized {
+    fn widen(src: &[Self], dst: &mut [f32]);
+    /// `out[t] = row · x[t]` for each token, where the type has a kernel that reads the row as
+    /// stored (the same bits as widening it and `math::dot`); `false`, nothing written,
+    /// otherwise.
+    fn dots(_row: &[Self], _x: &[f32], _cols: usize, _out: &mut [f32]) -> bool {
+        false
+    }
+}
+
+/// Up to this many tokens, f16 rows are read as stored for each token rather than widened
+/// once into a buffer (reading 4 rows interleaved, to overlap their sums, measured 3x slower
+/// out of cache on the test machines than one row after the other).
+const FEW_TOKENS: usize = 4;
+
+impl Widen for f32 {
+    fn widen(src: &[f32], dst: &mut [f32]) {
+        dst.copy_from_slice(src);
+    }
+}
+
+impl Widen for f16 {
+    fn widen(src: &[f16], dst: &mut [f32]) {
+        src.convert_to_f32_slice(dst);
+    }
+
+    fn dots(row: &[f16], x: &[f32], cols: usize, out: &mut [f32]) -> bool {
+        for (o, xt) in out.iter_mut().zip(x.chunks_exact(cols)) {
+            *o = super::half_dot::dot_f16(row, xt);
+        }
+        true
+    }
+}
+
+impl Widen for bf16 {
+    fn widen(src: &[bf16], dst: &mut [f32]) {
+        src.convert_to_f32_slice(dst);
+    }
 }
 
 /// `[row][token]` to `[token][row]`.

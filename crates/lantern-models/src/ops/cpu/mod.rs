@@ -10,6 +10,7 @@ mod attention;
 mod cast;
 pub(crate) mod dense;
 pub(crate) mod encoder_attention;
+mod half_dot;
 pub mod kernels;
 pub(crate) mod layer_norm;
 pub(crate) mod masked_softmax;
@@ -168,6 +169,10 @@ impl Backend for Cpu {
 
     fn kv_cache(&self, kv_heads: usize, head_dim: usize) -> Result<CpuKvCache> {
         Ok(CpuKvCache::new(kv_heads * head_dim))
+    }
+
+    fn fork_cache(&self, cache: &CpuKvCache, positions: usize) -> Result<CpuKvCache> {
+        cache.fork(positions)
     }
 
     fn tensor(&self, data: Vec<f32>, rows: usize, cols: usize) -> Result<CpuTensor> {
@@ -455,6 +460,41 @@ impl Backend for Cpu {
             rows: q.rows,
             cols: q.cols,
             data: att.run(&q.data, &k.data, &v.data, shape.kv_valid, shape.q_valid),
+        })
+    }
+
+    fn unfold1d(
+        &self,
+        x: &CpuTensor,
+        kernel: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Result<CpuTensor> {
+        let (len, cols) = (x.rows, x.cols);
+        let span = len + 2 * pad;
+        if kernel == 0 || stride == 0 || span < kernel {
+            return Err(ModelError::shape(
+                "unfold1d",
+                format!("{len} rows, kernel {kernel}, stride {stride}, padding {pad}"),
+            ));
+        }
+        let out_rows = (span - kernel) / stride + 1;
+        let width = kernel * cols;
+        let mut data = vec![0f32; out_rows * width];
+        if cols > 0 {
+            for (t, row) in data.chunks_exact_mut(width).enumerate() {
+                for (k, window) in row.chunks_exact_mut(cols).enumerate() {
+                    // Rows before or after `x` stay zero.
+                    if let Some(src) = (t * stride + k).checked_sub(pad).filter(|&s| s < len) {
+                        window.copy_from_slice(x.row(src));
+                    }
+                }
+            }
+        }
+        Ok(CpuTensor {
+            rows: out_rows,
+            cols: width,
+            data,
         })
     }
 

@@ -233,6 +233,10 @@ impl Backend for Gpu {
         Ok(self.gpu.kv_cache(kv_heads, head_dim))
     }
 
+    fn fork_cache(&self, cache: &GpuKvCache, positions: usize) -> Result<GpuKvCache> {
+        Ok(self.gpu.kv_cache_fork(cache, positions)?)
+    }
+
     fn tensor(&self, data: Vec<f32>, rows: usize, cols: usize) -> Result<GpuTensor> {
         self.gpu.tensor(&data, rows, cols).map_err(ModelError::from)
     }
@@ -440,6 +444,16 @@ impl Backend for Gpu {
             q_valid,
         };
         Ok(self.gpu.attend(q, k, v, &shape)?)
+    }
+
+    fn unfold1d(
+        &self,
+        x: &GpuTensor,
+        kernel: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Result<GpuTensor> {
+        Ok(self.gpu.unfold1d(x, kernel, stride, pad)?)
     }
 
     fn gather_rows(&self, x: &GpuTensor, rows: &[usize]) -> Result<GpuTensor> {

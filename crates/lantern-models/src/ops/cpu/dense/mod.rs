@@ -7,6 +7,8 @@
 //! are GGML blocks run by Lantern's quantized kernels, as the llama family's are.
 
 #[cfg(not(target_arch = "wasm32"))]
+pub(crate) mod attend_gemm;
+#[cfg(not(target_arch = "wasm32"))]
 mod gemm;
 #[cfg(target_arch = "wasm32")]
 mod packed;
