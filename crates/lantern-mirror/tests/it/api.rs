@@ -344,3 +344,54 @@ async fn serves_datasets_and_spaces() {
         .unwrap();
     assert!(r.status() == 400 || r.status() == 404);
 }
+
+/// The Whisper fixture has the Hub's `openai/whisper-*` file list, with the weights (and the
+/// speech samples) served as LFS files like there, and the audio is the pinned recording.
+#[tokio::test]
+async fn whisper_fixtures_have_the_hub_layout() {
+    let mirror = testing::start_fixture_mirror();
+    let tree = |repo: &str| format!("{}/api/models/{repo}/tree/main", mirror.url());
+
+    let (status, _, entries) = get_json(&tree(testing::WHISPER_TINY_EN_REPO)).await;
+    assert_eq!(status, 200);
+    let entries = entries.as_array().unwrap().clone();
+    let paths: Vec<&str> = entries
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ".gitattributes",
+            "config.json",
+            "generation_config.json",
+            "model.safetensors",
+            "preprocessor_config.json",
+            "tokenizer.json",
+        ]
+    );
+    for e in &entries {
+        let lfs = e.get("lfs").is_some();
+        assert_eq!(lfs, e["path"] == "model.safetensors", "{e}");
+    }
+
+    let (status, _, entries) = get_json(&tree(testing::SPEECH_SAMPLES_REPO)).await;
+    assert_eq!(status, 200);
+    let sha_of = |name: &str| {
+        let e = entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["path"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {entries}"));
+        e["lfs"]["oid"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        sha_of(testing::SPEECH_BECKETT_FILE),
+        testing::SPEECH_BECKETT_SHA256
+    );
+    assert_eq!(
+        sha_of(testing::SPEECH_TWO_CITIES_FILE),
+        testing::SPEECH_TWO_CITIES_SHA256
+    );
+}
