@@ -14,15 +14,17 @@ pub enum Task {
     FeatureExtraction,
     SentenceSimilarity,
     TextClassification,
+    AutomaticSpeechRecognition,
 }
 
 impl Task {
     /// Every task this version of Lantern runs.
-    pub const ALL: [Task; 4] = [
+    pub const ALL: [Task; 5] = [
         Task::TextGeneration,
         Task::FeatureExtraction,
         Task::SentenceSimilarity,
         Task::TextClassification,
+        Task::AutomaticSpeechRecognition,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +33,7 @@ impl Task {
             Task::FeatureExtraction => "feature-extraction",
             Task::SentenceSimilarity => "sentence-similarity",
             Task::TextClassification => "text-classification",
+            Task::AutomaticSpeechRecognition => "automatic-speech-recognition",
         }
     }
 

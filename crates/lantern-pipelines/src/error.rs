@@ -7,6 +7,7 @@ use lantern_models::ModelError;
 
 use crate::embeddings::EmbeddingsError;
 use crate::source::SourceError;
+use crate::speech_recognition::SpeechError;
 use crate::text_classification::ClassificationError;
 use crate::text_generation::GenerationError;
 
@@ -22,6 +23,8 @@ pub enum PipelineError {
     Embeddings(#[from] EmbeddingsError),
     #[error(transparent)]
     Classification(#[from] ClassificationError),
+    #[error(transparent)]
+    Speech(#[from] SpeechError),
     /// The model (or its repository) is not one this task can run.
     #[error("{0}")]
     UnsupportedModel(String),
@@ -45,7 +48,8 @@ impl PipelineError {
         match self {
             PipelineError::Generation(GenerationError::Model(e))
             | PipelineError::Embeddings(EmbeddingsError::Model(e))
-            | PipelineError::Classification(ClassificationError::Model(e)) => Some(e),
+            | PipelineError::Classification(ClassificationError::Model(e))
+            | PipelineError::Speech(SpeechError::Model(e)) => Some(e),
             _ => None,
         }
     }
@@ -86,6 +90,18 @@ impl PipelineError {
                 ClassificationError::InvalidConfig { .. }
                 | ClassificationError::NoLabels
                 | ClassificationError::Tokenizer(_) => ErrorCode::UnsupportedModel,
+            },
+            PipelineError::Speech(e) => match e {
+                SpeechError::Model(m) => model_code(m),
+                SpeechError::Audio(_)
+                | SpeechError::UnknownLanguage(_)
+                | SpeechError::EnglishOnly(_)
+                | SpeechError::Beams(_) => ErrorCode::InvalidInput,
+                SpeechError::Cancelled => ErrorCode::Cancelled,
+                SpeechError::InvalidConfig { .. } | SpeechError::Vocabulary(_) => {
+                    ErrorCode::UnsupportedModel
+                }
+                SpeechError::Internal(_) => ErrorCode::Internal,
             },
             PipelineError::UnsupportedModel(_) => ErrorCode::UnsupportedModel,
             PipelineError::WrongTask { .. } => ErrorCode::InvalidInput,

@@ -20,6 +20,7 @@ pub mod error;
 pub mod limits;
 pub mod process;
 pub mod source;
+pub mod speech_recognition;
 pub mod tasks;
 pub mod text_classification;
 pub mod text_generation;

@@ -11,6 +11,7 @@ use crate::device::{Device, Loaded};
 use crate::embeddings::{self, Embedder, EmbedderOptions};
 use crate::error::{PipelineError, Result};
 use crate::source::FileSource;
+use crate::speech_recognition::{self, SpeechRecognizer};
 use crate::text_classification::{self, TextClassifier};
 use crate::text_generation::{self, TextGeneration};
 
@@ -64,6 +65,10 @@ pub async fn files_for<S: FileSource>(
         Task::TextClassification => match pinned(task, wanted)? {
             Some(files) => check_listed(files, &text_classification::REQUIRED),
             None => text_classification::files(source),
+        },
+        Task::AutomaticSpeechRecognition => match pinned(task, wanted)? {
+            Some(files) => check_listed(files, &speech_recognition::REQUIRED),
+            None => speech_recognition::files(source),
         },
     }
 }
@@ -167,6 +172,7 @@ pub enum Pipeline {
     TextGeneration(Box<TextGeneration>),
     Embeddings(Box<Embedder>),
     TextClassification(Box<TextClassifier>),
+    SpeechRecognition(Box<SpeechRecognizer>),
 }
 
 /// Loads the model of `task` from `source` onto `device` (the CPU when the GPU cannot take
@@ -199,6 +205,13 @@ pub async fn load<S: FileSource>(
                 fallback: l.fallback,
             }
         }
+        Task::AutomaticSpeechRecognition => {
+            let l = speech_recognition::load(source, device).await?;
+            Loaded {
+                pipeline: Pipeline::SpeechRecognition(Box::new(l.pipeline)),
+                fallback: l.fallback,
+            }
+        }
     })
 }
 
@@ -209,6 +222,7 @@ impl Pipeline {
             Pipeline::TextGeneration(p) => p.model().backend_name(),
             Pipeline::Embeddings(p) => p.backend_name(),
             Pipeline::TextClassification(p) => p.backend_name(),
+            Pipeline::SpeechRecognition(p) => p.backend_name(),
         }
     }
 
@@ -239,6 +253,10 @@ impl Pipeline {
                 let labels = c.classify_async(&input.inputs, input.top_k).await?;
                 Ok(TaskOutput::TextClassification(labels))
             }
+            (Pipeline::SpeechRecognition(s), TaskInput::SpeechRecognition(input)) => {
+                let transcript = s.run_async(input, &mut |_| {}, &|| false).await?;
+                Ok(TaskOutput::SpeechRecognition(transcript))
+            }
             (p, input) => Err(PipelineError::WrongTask {
                 loaded: p.task_name(),
                 wanted: input_name(&input).to_owned(),
@@ -251,6 +269,7 @@ impl Pipeline {
             Pipeline::TextGeneration(_) => Task::TextGeneration,
             Pipeline::Embeddings(_) => Task::FeatureExtraction,
             Pipeline::TextClassification(_) => Task::TextClassification,
+            Pipeline::SpeechRecognition(_) => Task::AutomaticSpeechRecognition,
         }
     }
 }
@@ -259,6 +278,7 @@ fn input_name(input: &TaskInput) -> &'static str {
     match input {
         TaskInput::Embeddings { .. } => "embeddings",
         TaskInput::TextClassification(_) => Task::TextClassification.as_str(),
+        TaskInput::SpeechRecognition(_) => Task::AutomaticSpeechRecognition.as_str(),
     }
 }
 

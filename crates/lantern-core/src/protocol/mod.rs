@@ -10,7 +10,10 @@ pub mod wire;
 
 use serde::{Deserialize, Serialize};
 
-pub use tasks::{ClassifyInput, LabelScore, Labels, TaskInput, TaskOutput, TextInput};
+pub use tasks::{
+    Chunk, ClassifyInput, LabelScore, Labels, SpeechTask, TaskInput, TaskOutput, TextInput,
+    TranscribeInput, TranscribeOptions, Transcript,
+};
 pub use wire::Binary;
 
 use crate::{DemoConfig, Progress};

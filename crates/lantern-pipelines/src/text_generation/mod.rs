@@ -16,7 +16,7 @@
 //! can yield between steps, show each chunk, and cancel.
 
 mod gguf_choice;
-mod sampling;
+pub(crate) mod sampling;
 mod stop;
 
 use std::cell::RefCell;
