@@ -4,6 +4,7 @@ mod cache;
 mod chat;
 mod classification;
 mod embeddings;
+mod speech;
 mod status;
 
 use lantern_core::Task;
@@ -71,6 +72,9 @@ pub fn Demo() -> impl IntoView {
             }
             Task::TextClassification => {
                 view! { <classification::TextClassification /> }.into_any()
+            }
+            Task::AutomaticSpeechRecognition => {
+                view! { <speech::SpeechRecognition /> }.into_any()
             }
         }}
         <cache::CachePanel />

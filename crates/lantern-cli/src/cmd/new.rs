@@ -214,6 +214,13 @@ fn manifest_text(s: &Scaffold<'_>) -> String {
                 "The service was slow and the food was cold.",
             ],
         ),
+        Task::AutomaticSpeechRecognition => (
+            "🎙️",
+            format!("{short} speech recognition"),
+            format!("{short} turns speech into text, in your browser."),
+            ("purple", "blue"),
+            &[],
+        ),
     };
     let mut out = String::new();
     // Only a plain tag goes into the comment: a card's value could hold a line break.
@@ -290,7 +297,7 @@ fn manifest_text(s: &Scaffold<'_>) -> String {
              \"The girl is carrying a baby.\",\n  \"A man is riding a horse.\",\n  \
              \"A woman is playing violin.\",\n]\n",
         ),
-        Task::TextClassification => {}
+        Task::TextClassification | Task::AutomaticSpeechRecognition => {}
     }
     out
 }

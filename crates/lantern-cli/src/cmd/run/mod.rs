@@ -2,6 +2,7 @@
 //! files a task reads (the task module decides which, [`task_files`]) into the
 //! huggingface_hub cache.
 
+pub mod automatic_speech_recognition;
 pub mod feature_extraction;
 pub mod text_classification;
 pub mod text_generation;
@@ -29,6 +30,8 @@ pub enum RunTask {
     FeatureExtraction(feature_extraction::FeatureExtractionArgs),
     /// Labels and scores for texts or text pairs (sentiment, NLI, rerankers, tagging).
     TextClassification(text_classification::TextClassificationArgs),
+    /// Speech to text with Whisper: audio files of any length, timestamps, beam search.
+    AutomaticSpeechRecognition(automatic_speech_recognition::SpeechRecognitionArgs),
 }
 
 pub async fn run(task: RunTask) -> anyhow::Result<()> {
@@ -36,6 +39,7 @@ pub async fn run(task: RunTask) -> anyhow::Result<()> {
         RunTask::TextGeneration(args) => text_generation::run(args).await,
         RunTask::FeatureExtraction(args) => feature_extraction::run(args).await,
         RunTask::TextClassification(args) => text_classification::run(args).await,
+        RunTask::AutomaticSpeechRecognition(args) => automatic_speech_recognition::run(args).await,
     }
 }
 
