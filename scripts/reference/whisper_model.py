@@ -64,7 +64,8 @@ scripts/reference/whisper.py); tokens exactly (the smallest greedy margin is rec
 Regenerate: scripts/reference-whisper-model.sh (makes the virtualenv with the pins below).
 Never run by CI: the output is committed.
 
-Pins: torch==2.9.1 transformers==4.57.1 safetensors==0.6.2 numpy==2.2.6, Python 3.11.
+Pins: torch==2.9.1 transformers==4.57.1 safetensors==0.6.2 numpy==2.2.6 (--real also
+faster-whisper==1.2.1 ctranslate2==4.6.3 av==18.1.0), Python 3.11.
 """
 
 import json
