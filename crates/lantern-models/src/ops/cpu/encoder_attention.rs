@@ -12,7 +12,7 @@
 //! are the same everywhere and do not depend on how rows are grouped.
 
 use super::masked_softmax::scaled_softmax_prefix;
-use super::team;
+use super::{math, team};
 
 /// Keys per packed block (the lanes of the score loop).
 const KEYS: usize = 8;
@@ -22,6 +22,9 @@ const ROWS: usize = 4;
 const DIMS: usize = 8;
 /// Fewest query rows of a task that splits an item: its keys are packed per task.
 const MIN_CHUNK_ROWS: usize = 64;
+/// Up to this many query rows over a longer memory (a decoder step's cross-attention) go
+/// through `few_rows`. Self-attention (BERT) always has as many rows as keys.
+const FEW_ROWS: usize = 4;
 /// Natively, items with more keys than this (Whisper's 1500 positions) go through `gemm`
 /// (`dense::attend_gemm`); every BERT-family encoder (512 positions at most) stays here, with
 /// the results it had.
@@ -54,6 +57,9 @@ impl EncoderAttention {
         #[cfg(not(target_arch = "wasm32"))]
         if self.kv_len > GEMM_MIN_KEYS {
             return super::dense::attend_gemm::attend(self, q, k, v, kv_valid, q_valid);
+        }
+        if self.q_len <= FEW_ROWS && self.kv_len > self.q_len {
+            return self.few_rows(q, k, v, kv_valid, q_valid);
         }
         let hd = self.head_dim;
         let width = self.heads * hd;
@@ -114,6 +120,56 @@ impl EncoderAttention {
                 while i < q_rows {
                     self.rows::<1>(i, col, len, &q, &v, &packed, &mut scores, out);
                     i += 1;
+                }
+            }
+        });
+        out
+    }
+
+    /// Cross-attention of a few query rows (a decoder step) over a longer memory: the keys are
+    /// not packed (for one row that costs as much as its scores); each score is a dot product
+    /// of two contiguous head slices, and the values are summed key by key, each a contiguous
+    /// slice.
+    fn few_rows(
+        &self,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        kv_valid: &[usize],
+        q_valid: Option<&[usize]>,
+    ) -> Vec<f32> {
+        let hd = self.head_dim;
+        let width = self.heads * hd;
+        let mut out = vec![0f32; q.len()];
+        let (q_item, kv_item) = (self.q_len * width, self.kv_len * width);
+        let items: Vec<_> = out.chunks_mut(q_item.max(1)).enumerate().collect();
+        team::for_each(items, |(b, out)| {
+            let len = kv_valid.get(b).map_or(0, |&l| l.min(self.kv_len));
+            let q_rows = q_valid
+                .and_then(|v| v.get(b).copied())
+                .unwrap_or(self.q_len)
+                .min(self.q_len);
+            if len == 0 || hd == 0 {
+                return;
+            }
+            let (ks, vs) = (
+                &k[b * kv_item..][..len * width],
+                &v[b * kv_item..][..len * width],
+            );
+            let mut scores = vec![0f32; len];
+            for i in 0..q_rows {
+                let qi = &q[b * q_item + i * width..][..width];
+                for h in 0..self.heads {
+                    let col = h * hd;
+                    let qh = &qi[col..col + hd];
+                    for (s, kj) in scores.iter_mut().zip(ks.chunks_exact(width)) {
+                        *s = math::dot(qh, &kj[col..col + hd]);
+                    }
+                    scaled_softmax_prefix(&mut scores, len, self.scale);
+                    let o = &mut out[i * width + col..][..hd];
+                    for (&p, vj) in scores.iter().zip(vs.chunks_exact(width)) {
+                        math::axpy(p, &vj[col..col + hd], o);
+                    }
                 }
             }
         });

@@ -10,7 +10,7 @@ mod attention;
 mod cast;
 pub(crate) mod dense;
 pub(crate) mod encoder_attention;
-mod half_dot;
+pub mod half_dot;
 pub mod kernels;
 pub(crate) mod layer_norm;
 pub(crate) mod masked_softmax;
