@@ -12,15 +12,16 @@ use lantern_mirror::testing::{
     start_fixture_mirror,
 };
 
-const GOLDEN: &str =
-    include_str!("../../lantern-pipelines/tests/data/whisper-tiny.en.golden.json");
+const GOLDEN: &str = include_str!("../../lantern-pipelines/tests/data/whisper-tiny.en.golden.json");
 
 #[test]
 fn transcribes_a_file_and_prints_json() {
     let tmp = tempfile::tempdir().unwrap();
     let mirror = start_fixture_mirror();
     let golden: serde_json::Value = serde_json::from_str(GOLDEN).unwrap();
-    let audio = fixture_dir().join(SPEECH_SAMPLES_REPO).join(SPEECH_BECKETT_FILE);
+    let audio = fixture_dir()
+        .join(SPEECH_SAMPLES_REPO)
+        .join(SPEECH_BECKETT_FILE);
     let run = |args: &[&str]| {
         let out = lantern(&mirror.url(), tmp.path())
             .args(["run", "automatic-speech-recognition", "-q", "--model"])
@@ -38,7 +39,14 @@ fn transcribes_a_file_and_prints_json() {
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["audio_s", "backend", "chunks", "elapsed_s", "language", "text"],
+        [
+            "audio_s",
+            "backend",
+            "chunks",
+            "elapsed_s",
+            "language",
+            "text"
+        ],
         "{v}"
     );
     assert_eq!(v["text"], golden["ctranslate2"]["greedy"]["text"], "{v}");
@@ -67,7 +75,9 @@ fn transcribes_a_file_and_prints_json() {
 fn what_cannot_be_transcribed_is_refused_by_name() {
     let tmp = tempfile::tempdir().unwrap();
     let mirror = start_fixture_mirror();
-    let audio = fixture_dir().join(SPEECH_SAMPLES_REPO).join(SPEECH_BECKETT_FILE);
+    let audio = fixture_dir()
+        .join(SPEECH_SAMPLES_REPO)
+        .join(SPEECH_BECKETT_FILE);
     let not_audio = tmp.path().join("notes.wav");
     std::fs::write(&not_audio, "these are not samples").unwrap();
     let run = |audio: &std::path::Path, args: &[&str]| {
