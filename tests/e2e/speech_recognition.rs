@@ -12,9 +12,12 @@ const DEMO: &str = "tests/demos/speech-recognition.toml";
 async fn run_case(isolation: bool, backend: &str) {
     let mirror = start_fixture_mirror();
     let space = build_space(DEMO, &mirror.url());
+    // WebDriver uploads only from a canonical path.
     let audio = fixture_dir()
         .join(SPEECH_SAMPLES_REPO)
-        .join(SPEECH_BECKETT_FILE);
+        .join(SPEECH_BECKETT_FILE)
+        .canonicalize()
+        .unwrap();
     let audio_arg = audio.to_str().unwrap();
     let native = lantern_json(
         &[
@@ -43,8 +46,13 @@ async fn run_case(isolation: bool, backend: &str) {
         .send_keys(audio_arg)
         .await
         .unwrap();
-    b.wait_for("audio-status", STEP_TIMEOUT, |p| p.text.contains("9.9 s"))
+    let status = b
+        .wait_for("audio-status", STEP_TIMEOUT, |p| {
+            p.text.ends_with(" s") || p.text.contains("cannot")
+        })
         .await;
+    let status = status.text().await.unwrap();
+    assert!(status.ends_with("10.0 s"), "{status}");
     b.click("run").await;
     let transcript = b
         .wait_for("transcript", LOAD_TIMEOUT, |p| !p.text.is_empty())
