@@ -51,12 +51,15 @@ fn audio(asr: &SpeechRecognizer, file: &str) -> Vec<f32> {
         .unwrap()
 }
 
+/// A window's prompt and sampled tokens.
+type Window = (Vec<u32>, Vec<u32>);
+
 /// Transcribes, collecting each window's prompt and tokens.
 fn run(
     asr: &SpeechRecognizer,
     samples: &[f32],
     options: &TranscribeOptions,
-) -> (Transcript, Vec<(Vec<u32>, Vec<u32>)>) {
+) -> (Transcript, Vec<Window>) {
     let mut windows = Vec::new();
     let t = asr
         .transcribe_async(
@@ -85,7 +88,7 @@ fn check_run(
 ) {
     let g = &golden(name)["ctranslate2"][run_name];
     let (t, windows) = run(asr, samples, &options);
-    let want: Vec<(Vec<u32>, Vec<u32>)> = g["windows"]
+    let want: Vec<Window> = g["windows"]
         .as_array()
         .unwrap()
         .iter()
