@@ -334,6 +334,11 @@ impl Browser {
     /// `webgpu: false` leaves out `--enable-unsafe-webgpu`: headless Chromium on Linux then has
     /// no WebGPU adapter, as most browsers without a usable GPU.
     pub async fn start_with_webgpu(webgpu: bool) -> Browser {
+        Browser::start_with(webgpu, &[]).await
+    }
+
+    /// A browser with more command-line switches (a fake microphone, a refused permission).
+    pub async fn start_with(webgpu: bool, extra: &[String]) -> Browser {
         let port = free_port();
         let driver_bin =
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
@@ -371,6 +376,7 @@ impl Browser {
         if webgpu {
             args.push("--enable-unsafe-webgpu".into());
         }
+        args.extend(extra.iter().cloned());
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let mut caps = serde_json::Map::new();
         caps.insert(

@@ -1,8 +1,8 @@
 //! The page's state: signals the components read, and the actions that turn into requests.
 
 use lantern_core::protocol::{
-    BackendChoice, CacheEntry, ErrorCode, ErrorReport, Event, GenerationStats, Request, TaskInput,
-    TaskOutput,
+    BackendChoice, CacheEntry, ErrorCode, ErrorReport, Event, GenerationStats, Partial, Request,
+    TaskInput, TaskOutput,
 };
 use lantern_core::{ChatMessage, DemoConfig, Progress, Role, SamplingParams};
 use leptos::prelude::*;
@@ -77,6 +77,8 @@ pub struct Ui {
     pub running: RwSignal<Option<u64>>,
     /// The latest answer to a one-shot request, for the component that sent it.
     pub output: RwSignal<Option<(u64, TaskOutput)>>,
+    /// The parts of the running request's answer so far (a transcript's segments), in order.
+    pub partials: RwSignal<Vec<Partial>>,
     pending: StoredValue<Vec<(u64, Pending)>>,
     next_id: StoredValue<u64>,
     backend_choice: StoredValue<BackendChoice>,
@@ -108,6 +110,7 @@ impl Ui {
             cache: RwSignal::new(None),
             running: RwSignal::new(None),
             output: RwSignal::new(None),
+            partials: RwSignal::new(Vec::new()),
             pending: StoredValue::new(Vec::new()),
             next_id: StoredValue::new(1),
             backend_choice: StoredValue::new(backend_choice),
@@ -268,10 +271,17 @@ impl Ui {
             return None;
         }
         self.error.set(None);
+        self.partials.set(Vec::new());
         let id = self.id();
         self.running.set(Some(id));
         self.send(Request::Run { id, input });
         Some(id)
+    }
+
+    /// Stops the one-shot request `id` between two of its steps; it ends with a `Cancelled`
+    /// error, which the page does not show as a failure.
+    pub fn cancel(&self, id: u64) {
+        self.send(Request::Cancel { id });
     }
 
     pub fn refresh_cache(&self) {
@@ -309,8 +319,19 @@ impl Ui {
                     self.stats.set(Some(stats));
                 }
             }
-            // Not an error: the answer goes on, on the CPU (a `Backend` event follows).
-            Event::GpuFallback(report) => self.gpu_fallback.set(Some(report)),
+            // Not an error: the answer goes on, on the CPU (a `Backend` event follows); a
+            // one-shot request starts again there, so its parts so far go.
+            Event::GpuFallback(report) => {
+                if report.request.is_some() && report.request == self.running.get_untracked() {
+                    self.partials.set(Vec::new());
+                }
+                self.gpu_fallback.set(Some(report));
+            }
+            Event::Partial { id, partial } => {
+                if self.running.get_untracked() == Some(id) {
+                    self.partials.update(|p| p.push(partial));
+                }
+            }
             Event::Output {
                 id,
                 output: TaskOutput::Embeddings { vectors, .. },

@@ -21,9 +21,11 @@ pub mod limits;
 pub mod process;
 pub mod source;
 pub mod speech_recognition;
+pub mod steps;
 pub mod tasks;
 pub mod text_classification;
 pub mod text_generation;
 pub mod tokenizer;
 
 pub use error::PipelineError;
+pub use steps::Steps;

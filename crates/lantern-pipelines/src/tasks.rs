@@ -5,13 +5,14 @@
 //! question has its answer (ARCHITECTURE.md, "Adding a task").
 
 use lantern_core::Task;
-use lantern_core::protocol::{TaskInput, TaskOutput};
+use lantern_core::protocol::{Partial, TaskInput, TaskOutput};
 
 use crate::device::{Device, Loaded};
 use crate::embeddings::{self, Embedder, EmbedderOptions};
 use crate::error::{PipelineError, Result};
 use crate::source::FileSource;
-use crate::speech_recognition::{self, SpeechRecognizer};
+use crate::speech_recognition::{self, SpeechEvent, SpeechRecognizer};
+use crate::steps::Steps;
 use crate::text_classification::{self, TextClassifier};
 use crate::text_generation::{self, TextGeneration};
 
@@ -241,6 +242,17 @@ impl Pipeline {
 
     /// Runs a one-shot request. An input for another task is [`PipelineError::WrongTask`].
     pub async fn run(&self, input: TaskInput) -> Result<TaskOutput> {
+        self.run_with(input, &mut |_| {}, &|| false).await
+    }
+
+    /// [`Pipeline::run`], streaming: the tasks that take long send parts of their answer to
+    /// `partial` as they are ready, and ask `steps` between decoder steps whether to stop.
+    pub async fn run_with(
+        &self,
+        input: TaskInput,
+        partial: &mut dyn FnMut(Partial),
+        steps: &dyn Steps,
+    ) -> Result<TaskOutput> {
         match (self, input) {
             (Pipeline::Embeddings(e), TaskInput::Embeddings { sentences }) => {
                 let vectors = e.embed_async(&sentences).await?;
@@ -254,7 +266,12 @@ impl Pipeline {
                 Ok(TaskOutput::TextClassification(labels))
             }
             (Pipeline::SpeechRecognition(s), TaskInput::SpeechRecognition(input)) => {
-                let transcript = s.run_async(input, &mut |_| {}, &|| false).await?;
+                let mut events = |e: SpeechEvent| {
+                    if let Some(p) = speech_recognition::partial(e) {
+                        partial(p);
+                    }
+                };
+                let transcript = s.run_async(input, &mut events, steps).await?;
                 Ok(TaskOutput::SpeechRecognition(transcript))
             }
             (p, input) => Err(PipelineError::WrongTask {

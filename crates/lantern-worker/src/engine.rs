@@ -6,17 +6,18 @@ use std::sync::{Arc, Mutex};
 
 use futures_channel::mpsc::UnboundedReceiver;
 use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
 use lantern_core::protocol::{
     BackendChoice, ErrorCode, ErrorReport, Event, GenerationStats, Request, TaskInput, TaskOutput,
     wire,
 };
 use lantern_core::{ChatMessage, DemoConfig, Progress, SamplingParams, Task};
 use lantern_hub::{Cache, CachedFile, CancelToken, HubClient, HubError};
-use lantern_pipelines::PipelineError;
 use lantern_pipelines::device::{self, Device};
 use lantern_pipelines::source::{FileSource, SourceError};
 use lantern_pipelines::tasks::{self, LoadOptions, Pipeline};
 use lantern_pipelines::text_generation::{Prompt, Suspended, TextGeneration};
+use lantern_pipelines::{PipelineError, Steps};
 use web_time::Instant;
 
 use crate::platform;
@@ -107,8 +108,9 @@ pub async fn run(mut requests: UnboundedReceiver<Request>, cancels: Cancels, ctx
                 cancels.done(id);
             }
             Request::Run { id, input } => {
+                let token = cancels.token(id);
                 let result = match &mut model {
-                    Some(m) if input.fits(m.task) => run_task(&ctx, m, input, id).await,
+                    Some(m) if input.fits(m.task) => run_task(&ctx, m, input, id, &token).await,
                     Some(m) => Err(ErrorReport::new(
                         ErrorCode::InvalidInput,
                         format!("the loaded model is for {}, not for this request", m.task),
@@ -301,20 +303,45 @@ async fn reload_on_cpu(
     Ok(())
 }
 
-/// A one-shot request; if the GPU fails under it, the model moves to the CPU and the request
-/// runs again there.
+/// A one-shot request, its parts streamed as `Partial` events; if the GPU fails under it, the
+/// model moves to the CPU and the request runs again there (the page starts its parts again
+/// on `GpuFallback`).
 async fn run_task(
     ctx: &Context,
     model: &mut Model,
     input: TaskInput,
     id: u64,
+    cancel: &CancelToken,
 ) -> Result<TaskOutput, ErrorReport> {
-    match model.pipeline.run(input.clone()).await {
+    let mut partial = |partial| (ctx.emit)(Event::Partial { id, partial });
+    let steps = Between(cancel);
+    match model
+        .pipeline
+        .run_with(input.clone(), &mut partial, &steps)
+        .await
+    {
         Err(e) if model.pipeline.on_gpu() && e.is_device_failure() => {
             reload_on_cpu(ctx, model, &e, Some(id)).await?;
-            model.pipeline.run(input).await.map_err(|e| e.report())
+            model
+                .pipeline
+                .run_with(input, &mut partial, &steps)
+                .await
+                .map_err(|e| e.report())
         }
         other => other.map_err(|e| e.report()),
+    }
+}
+
+/// Between two decoder steps of a `Run`: the worker yields, so a `Cancel` gets read.
+struct Between<'a>(&'a CancelToken);
+
+impl Steps for Between<'_> {
+    fn cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
+
+    fn pause(&self) -> LocalBoxFuture<'_, ()> {
+        Box::pin(platform::yield_now())
     }
 }
 

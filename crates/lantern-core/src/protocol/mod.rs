@@ -11,8 +11,8 @@ pub mod wire;
 use serde::{Deserialize, Serialize};
 
 pub use tasks::{
-    Chunk, ClassifyInput, LabelScore, Labels, SpeechTask, TaskInput, TaskOutput, TextInput,
-    TranscribeInput, TranscribeOptions, Transcript,
+    Chunk, ClassifyInput, LabelScore, Labels, Partial, SpeechTask, TaskInput, TaskOutput,
+    TextInput, TranscribeInput, TranscribeOptions, Transcript,
 };
 pub use wire::Binary;
 
@@ -185,6 +185,12 @@ pub enum Event {
     Done {
         id: u64,
         stats: GenerationStats,
+    },
+    /// Part of a `Run`'s answer, before its `Output` (a transcript's segments as they are
+    /// ready, and its progress).
+    Partial {
+        id: u64,
+        partial: Partial,
     },
     /// The answer to a `Run`.
     Output {

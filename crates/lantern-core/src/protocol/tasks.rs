@@ -79,6 +79,20 @@ pub enum TaskOutput {
     SpeechRecognition(Transcript),
 }
 
+/// Part of a `Run`'s answer, sent before its `Output` by the tasks that take long (an
+/// `Event::Partial`): the page shows the transcript growing instead of a spinner for minutes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Partial {
+    /// `done_s` of `total_s` seconds of audio are transcribed (one per 30 s window).
+    SpeechProgress { done_s: f64, total_s: f64 },
+    /// A finished segment of the transcript, in order (a whole window's span without
+    /// timestamps).
+    SpeechSegment(Chunk),
+    /// The spoken language, as detected (before the first segment).
+    SpeechLanguage { language: String },
+}
+
 /// Labels per input, best first: `results[i]` belongs to input `i`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Labels {
@@ -161,10 +175,147 @@ pub struct Transcript {
     pub warnings: Vec<String>,
 }
 
+impl Transcript {
+    /// The text, one segment per line where there are segments.
+    pub fn to_txt(&self) -> String {
+        if self.chunks.is_empty() {
+            return format!("{}\n", self.text.trim());
+        }
+        self.chunks
+            .iter()
+            .map(|c| format!("{}\n", c.text.trim()))
+            .collect()
+    }
+
+    /// SubRip subtitles: numbered cues, `HH:MM:SS,mmm` times.
+    pub fn to_srt(&self) -> String {
+        self.cues()
+            .enumerate()
+            .map(|(i, (start, end, text))| {
+                format!(
+                    "{}\n{} --> {}\n{}\n\n",
+                    i + 1,
+                    clock(start, ','),
+                    clock(end, ','),
+                    text
+                )
+            })
+            .collect()
+    }
+
+    /// WebVTT (what an `<track>` of an `<audio>` or `<video>` reads): `HH:MM:SS.mmm` times.
+    pub fn to_vtt(&self) -> String {
+        let mut out = String::from("WEBVTT\n\n");
+        for (start, end, text) in self.cues() {
+            out.push_str(&format!(
+                "{} --> {}\n{}\n\n",
+                clock(start, '.'),
+                clock(end, '.'),
+                text
+            ));
+        }
+        out
+    }
+
+    /// The cues of a subtitle file: the segments, or the whole text over the whole audio when
+    /// there are none (transcribed without timestamps). A cue's text never holds a blank line
+    /// or an arrow, which would end the cue or read as a time line.
+    fn cues(&self) -> impl Iterator<Item = (f64, f64, String)> + '_ {
+        let whole = (self.chunks.is_empty() && !self.text.trim().is_empty())
+            .then(|| (0.0, self.audio_s, self.text.clone()));
+        self.chunks
+            .iter()
+            .map(|c| (c.timestamp.0, c.timestamp.1, c.text.clone()))
+            .chain(whole)
+            .filter_map(|(start, end, text)| {
+                let text = text
+                    .split('\n')
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .replace("-->", "->");
+                (!text.is_empty()).then_some((start, end.max(start), text))
+            })
+    }
+}
+
+/// `seconds` as `HH:MM:SS` + `separator` + milliseconds (negative or not finite: zero).
+fn clock(seconds: f64, separator: char) -> String {
+    let ms = if seconds.is_finite() && seconds > 0.0 {
+        (seconds * 1000.0).round() as u64
+    } else {
+        0
+    };
+    format!(
+        "{:02}:{:02}:{:02}{separator}{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
 /// One segment of a transcript.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Chunk {
     /// `[start, end]` in seconds.
     pub timestamp: (f64, f64),
     pub text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transcript(chunks: &[(f64, f64, &str)]) -> Transcript {
+        Transcript {
+            text: chunks.iter().map(|c| c.2).collect(),
+            chunks: chunks
+                .iter()
+                .map(|&(s, e, t)| Chunk {
+                    timestamp: (s, e),
+                    text: t.into(),
+                })
+                .collect(),
+            language: Some("en".into()),
+            audio_s: 3725.5,
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn subtitles_number_cues_and_write_times_as_players_read_them() {
+        let t = transcript(&[
+            (0.0, 2.5, " Ever tried."),
+            (2.5, 3725.0444, " Ever failed."),
+        ]);
+        assert_eq!(
+            t.to_srt(),
+            "1\n00:00:00,000 --> 00:00:02,500\nEver tried.\n\n\
+             2\n00:00:02,500 --> 01:02:05,044\nEver failed.\n\n"
+        );
+        assert_eq!(
+            t.to_vtt(),
+            "WEBVTT\n\n00:00:00.000 --> 00:00:02.500\nEver tried.\n\n\
+             00:00:02.500 --> 01:02:05.044\nEver failed.\n\n"
+        );
+        assert_eq!(t.to_txt(), "Ever tried.\nEver failed.\n");
+    }
+
+    #[test]
+    fn subtitles_without_segments_span_the_audio_and_cannot_break_a_cue() {
+        let mut t = transcript(&[]);
+        t.text = " a --> b\n\nc ".into();
+        assert_eq!(
+            t.to_srt(),
+            "1\n00:00:00,000 --> 01:02:05,500\na -> b\nc\n\n"
+        );
+        assert_eq!(t.to_txt(), "a --> b\n\nc\n");
+        let silent = transcript(&[(0.0, 1.0, "  ")]);
+        assert_eq!(silent.to_vtt(), "WEBVTT\n\n");
+        // A hostile time (NaN, negative, end before start) still gives a valid line.
+        let odd = transcript(&[(f64::NAN, -1.0, "x")]);
+        assert_eq!(odd.to_srt(), "1\n00:00:00,000 --> 00:00:00,000\nx\n\n");
+    }
 }

@@ -30,7 +30,9 @@ mod search;
 mod tokens;
 
 use lantern_audio::{AudioError, FeatureExtractor};
-use lantern_core::protocol::{Chunk, SpeechTask, TranscribeInput, TranscribeOptions, Transcript};
+use lantern_core::protocol::{
+    Chunk, Partial, SpeechTask, TranscribeInput, TranscribeOptions, Transcript,
+};
 use lantern_models::ModelError;
 use lantern_models::ops::Backend;
 use lantern_models::whisper::{self, AnyMemory, AnyState, SpeechModel};
@@ -42,6 +44,7 @@ pub use tokens::{GenerationConfig, SpecialTokens};
 use crate::device::{Arithmetic, Device, Loaded, Loader, load_on};
 use crate::error::PipelineError;
 use crate::source::{FileSource, read_optional, read_required};
+use crate::steps::Steps;
 use crate::tasks::FileChoice;
 use crate::text_generation::sampling::Rng;
 use longform::{Fallback as FallbackRule, MAX_PROMPT_TOKENS, Piece};
@@ -122,6 +125,22 @@ pub struct Segment {
     pub end: f64,
     pub text: String,
     pub tokens: Vec<u32>,
+}
+
+/// What of a [`SpeechEvent`] the page is shown while the transcript grows (the window's
+/// tokens are for tests and logs).
+pub fn partial(event: SpeechEvent) -> Option<Partial> {
+    match event {
+        SpeechEvent::Progress { done_s, total_s } => {
+            Some(Partial::SpeechProgress { done_s, total_s })
+        }
+        SpeechEvent::Segment(s) => Some(Partial::SpeechSegment(Chunk {
+            timestamp: (s.start, s.end),
+            text: s.text,
+        })),
+        SpeechEvent::Language(language) => Some(Partial::SpeechLanguage { language }),
+        SpeechEvent::Window { .. } => None,
+    }
 }
 
 /// The files a speech recognizer is read from.
@@ -305,7 +324,7 @@ impl SpeechRecognizer {
         &self,
         input: TranscribeInput,
         events: &mut dyn FnMut(SpeechEvent),
-        cancelled: &dyn Fn() -> bool,
+        steps: &dyn Steps,
     ) -> Result<Transcript, SpeechError> {
         let bytes = input.samples.into_bytes().map_err(|e| {
             SpeechError::Audio(AudioError::NotAudio(format!("the request's samples: {e}")))
@@ -323,19 +342,19 @@ impl SpeechRecognizer {
         drop(bytes);
         let samples = self.prepare(&interleaved, input.sample_rate, usize::from(input.channels))?;
         drop(interleaved);
-        self.transcribe_async(&samples, &input.options, events, cancelled)
+        self.transcribe_async(&samples, &input.options, events, steps)
             .await
     }
 
     /// Transcribes (or translates) mono samples at [`Self::sample_rate`]. `events` hears each
-    /// finished segment and each window's progress; `cancelled` is asked between decoder
-    /// steps.
+    /// finished segment and each window's progress; `steps` is asked between decoder
+    /// steps whether to stop.
     pub async fn transcribe_async(
         &self,
         samples: &[f32],
         options: &TranscribeOptions,
         events: &mut dyn FnMut(SpeechEvent),
-        cancelled: &dyn Fn() -> bool,
+        steps: &dyn Steps,
     ) -> Result<Transcript, SpeechError> {
         let beams = options.num_beams.unwrap_or(1);
         if beams == 0 || beams > MAX_BEAMS {
@@ -369,7 +388,7 @@ impl SpeechRecognizer {
         let max_new = self.max_new_tokens();
         let mut mel = vec![0.0f32; self.features.n_mels() * window_frames];
         while seek < content {
-            if cancelled() {
+            if crate::steps::stop_here(steps).await {
                 return Err(SpeechError::Cancelled);
             }
             let frames = long.window_into(seek, &mut mel)?;
@@ -395,8 +414,7 @@ impl SpeechRecognizer {
             };
             let result = self
                 .decode_with_fallback(
-                    &window, &rules, &prompt, sot_index, beams, max_new, &fallback, &mut rng,
-                    cancelled,
+                    &window, &rules, &prompt, sot_index, beams, max_new, &fallback, &mut rng, steps,
                 )
                 .await?;
             drop(memory);
@@ -545,7 +563,7 @@ impl SpeechRecognizer {
         max_new: usize,
         fallback: &FallbackRule,
         rng: &mut Rng,
-        cancelled: &dyn Fn() -> bool,
+        steps: &dyn Steps,
     ) -> Result<WindowResult, SpeechError> {
         let mut last: Option<WindowResult> = None;
         for &temperature in &fallback.temperatures {
@@ -557,7 +575,7 @@ impl SpeechRecognizer {
                 length_penalty: None,
             };
             let result =
-                decode_window(window, rules, prompt, sot_index, &options, rng, cancelled).await?;
+                decode_window(window, rules, prompt, sot_index, &options, rng, steps).await?;
             let text = self.decode_text(&result.tokens)?;
             let ratio = compression_ratio(&text);
             if !fallback.retry(ratio, result.avg_logprob, result.no_speech_prob) {

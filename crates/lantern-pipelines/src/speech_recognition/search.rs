@@ -6,6 +6,7 @@ use std::io::Write;
 
 use super::SpeechError;
 use super::rules::{Rules, log_softmax};
+use crate::steps::Steps;
 use crate::text_generation::sampling::Rng;
 
 /// One decoder over one window's encoder output: a fresh state per search, one step per
@@ -79,7 +80,7 @@ async fn prompt<M: StepModel>(
 }
 
 /// Decodes one window from `prompt` (its `<|startoftranscript|>` at `sot_index`).
-/// `cancelled` is asked between steps.
+/// `steps` is asked between steps whether to stop.
 pub(crate) async fn decode_window<M: StepModel>(
     model: &M,
     rules: &Rules<'_>,
@@ -87,7 +88,7 @@ pub(crate) async fn decode_window<M: StepModel>(
     sot_index: usize,
     options: &SearchOptions,
     rng: &mut Rng,
-    cancelled: &dyn Fn() -> bool,
+    steps: &dyn Steps,
 ) -> Result<WindowResult, SpeechError> {
     let (state, logits, no_speech_prob) =
         prompt(model, prompt_tokens, sot_index, rules.special.no_speech).await?;
@@ -113,7 +114,7 @@ pub(crate) async fn decode_window<M: StepModel>(
                     logits: s.logits.clone(),
                 }
             };
-            let done = run_one(model, rules, h, options, Some(rng), cancelled).await?;
+            let done = run_one(model, rules, h, options, Some(rng), steps).await?;
             let score = rank(&done.0, done.1, options.length_penalty);
             if best
                 .as_ref()
@@ -124,9 +125,9 @@ pub(crate) async fn decode_window<M: StepModel>(
         }
         best.ok_or(SpeechError::Internal("no sample"))?
     } else if options.beams > 1 {
-        beam_search(model, rules, start, options, cancelled).await?
+        beam_search(model, rules, start, options, steps).await?
     } else {
-        run_one(model, rules, start, options, None, cancelled).await?
+        run_one(model, rules, start, options, None, steps).await?
     };
     Ok(WindowResult {
         avg_logprob: sum_logprob / (tokens.len() + 1) as f64,
@@ -156,11 +157,11 @@ async fn run_one<M: StepModel>(
     mut h: Hypothesis<M::State>,
     options: &SearchOptions,
     mut rng: Option<&mut Rng>,
-    cancelled: &dyn Fn() -> bool,
+    steps: &dyn Steps,
 ) -> Result<(Vec<u32>, f64), SpeechError> {
     let eot = rules.special.eot;
     loop {
-        if cancelled() {
+        if crate::steps::stop_here(steps).await {
             return Err(SpeechError::Cancelled);
         }
         rules.apply(&mut h.logits, &h.tokens);
@@ -192,14 +193,14 @@ async fn beam_search<M: StepModel>(
     rules: &Rules<'_>,
     start: Hypothesis<M::State>,
     options: &SearchOptions,
-    cancelled: &dyn Fn() -> bool,
+    steps: &dyn Steps,
 ) -> Result<(Vec<u32>, f64), SpeechError> {
     let eot = rules.special.eot;
     let width = options.beams;
     let mut live = vec![start];
     let mut finished: Vec<(Vec<u32>, f64)> = Vec::new();
     for _ in 0..options.max_new {
-        if cancelled() {
+        if crate::steps::stop_here(steps).await {
             return Err(SpeechError::Cancelled);
         }
         // (score, beam, token)
