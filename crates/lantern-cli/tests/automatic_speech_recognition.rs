@@ -69,6 +69,33 @@ fn transcribes_a_file_and_prints_json() {
     // Beam search.
     let v = run(&["--num-beams", "4"]);
     assert_eq!(v["text"], golden["ctranslate2"]["beam4"]["text"], "{v}");
+    // Subtitles: CTranslate2's segments as SubRip cues (`--format srt` implies timestamps).
+    let out = lantern(&mirror.url(), tmp.path())
+        .args(["run", "automatic-speech-recognition", "-q", "--model"])
+        .arg(WHISPER_TINY_EN_REPO)
+        .arg("--audio")
+        .arg(&audio)
+        .args(["--format", "srt"])
+        .output()
+        .unwrap();
+    let want: String = segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let clock = |t: f64| {
+                let ms = (t * 1000.0).round() as u64;
+                format!("00:00:{:02},{:03}", ms / 1000, ms % 1000)
+            };
+            format!(
+                "{}\n{} --> {}\n{}\n\n",
+                i + 1,
+                clock(s["start"].as_f64().unwrap()),
+                clock(s["end"].as_f64().unwrap()),
+                s["text"].as_str().unwrap().trim()
+            )
+        })
+        .collect();
+    assert_eq!(ok_stdout(&out), want);
 }
 
 #[test]

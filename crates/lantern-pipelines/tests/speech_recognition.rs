@@ -301,3 +301,97 @@ fn bad_requests_are_typed_errors() {
         .unwrap_err();
     assert!(e.to_string().contains("cancelled"), "{e}");
 }
+
+/// Counts the pauses between decoder steps and stops after `stop_after` of them.
+struct Counting {
+    pauses: std::cell::Cell<usize>,
+    stop_after: usize,
+}
+
+impl lantern_pipelines::Steps for Counting {
+    fn cancelled(&self) -> bool {
+        self.pauses.get() > self.stop_after
+    }
+
+    fn pause(&self) -> futures_util::future::LocalBoxFuture<'_, ()> {
+        self.pauses.set(self.pauses.get() + 1);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// What the worker streams to the page: every segment of the transcript, in order, as it is
+/// decoded, then the progress to the end; a pause before every decoder step (where a Web
+/// Worker reads a `Cancel`), and a cancel there stops the run.
+#[test]
+fn segments_stream_and_a_cancel_between_steps_stops_the_run() {
+    use lantern_core::Task;
+    use lantern_core::protocol::{Partial, TaskInput, TaskOutput, TranscribeInput};
+    use lantern_pipelines::tasks::{self, LoadOptions};
+
+    let source = DirSource::new(&mirror().join("lantern-fixtures/whisper-tiny.en")).unwrap();
+    let pipeline = tasks::load(
+        Task::AutomaticSpeechRecognition,
+        &source,
+        Device::Cpu,
+        &LoadOptions::default(),
+    )
+    .now_or_never()
+    .unwrap()
+    .unwrap()
+    .pipeline;
+    let samples = audio(&load("lantern-fixtures/whisper-tiny.en"), "beckett.wav");
+    let input = TaskInput::SpeechRecognition(TranscribeInput::mono(
+        &samples,
+        16_000,
+        TranscribeOptions {
+            timestamps: true,
+            ..TranscribeOptions::default()
+        },
+    ));
+    let mut parts = Vec::new();
+    let steps = Counting {
+        pauses: 0.into(),
+        stop_after: usize::MAX,
+    };
+    let out = pipeline
+        .run_with(input.clone(), &mut |p| parts.push(p), &steps)
+        .now_or_never()
+        .unwrap()
+        .unwrap();
+    let TaskOutput::SpeechRecognition(t) = out else {
+        panic!("{out:?}")
+    };
+    let streamed: Vec<_> = parts
+        .iter()
+        .filter_map(|p| match p {
+            Partial::SpeechSegment(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(t.chunks.len() >= 2, "{t:?}");
+    assert_eq!(streamed, t.chunks);
+    assert!(matches!(
+        parts.last(),
+        Some(Partial::SpeechProgress { done_s, total_s }) if (done_s - total_s).abs() < 0.02
+    ));
+    // At least one pause per generated token.
+    let tokens = t.text.split_whitespace().count();
+    assert!(steps.pauses.get() > tokens, "{} pauses", steps.pauses.get());
+
+    let mut parts = Vec::new();
+    let steps = Counting {
+        pauses: 0.into(),
+        stop_after: 3,
+    };
+    let e = pipeline
+        .run_with(input, &mut |p| parts.push(p), &steps)
+        .now_or_never()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        e.report().code,
+        lantern_core::protocol::ErrorCode::Cancelled
+    );
+    assert!(parts.is_empty(), "{parts:?}");
+    assert_eq!(steps.pauses.get(), 4);
+}

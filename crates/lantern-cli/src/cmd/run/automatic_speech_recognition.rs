@@ -1,12 +1,15 @@
 //! `lantern run automatic-speech-recognition --model ORG/NAME[@REV] --audio FILE
-//! [--language L] [--task transcribe|translate] [--timestamps] [--num-beams B] [--json]`
+//! [--language L] [--task transcribe|translate] [--timestamps] [--num-beams B] [--json]
+//! [--format txt|srt|vtt]`
 //!
 //! The audio file (WAV, FLAC, MP3, OGG/Vorbis) is decoded, mixed to mono and resampled to the
 //! model's 16 kHz; long files are read in 30 s windows with the previous text as the prompt.
 //! Segments are printed as they finish (with times under `--timestamps`). `--json` prints one
 //! object, the shape of transformers' ASR pipeline with `return_timestamps`:
 //! `{"text", "chunks": [{"timestamp": [start, end], "text"}], "language", "audio_s",
-//! "elapsed_s", "backend"}` (`chunks` empty without `--timestamps`).
+//! "elapsed_s", "backend"}` (`chunks` empty without `--timestamps`). `--format` prints the
+//! transcript as the page downloads it: plain text, SubRip or WebVTT subtitles (with segment
+//! times: `srt` and `vtt` imply `--timestamps`).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -27,6 +30,14 @@ use crate::args::HubArgs;
 pub enum TaskArg {
     Transcribe,
     Translate,
+}
+
+/// A transcript file's format (what the page's download links give).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Txt,
+    Srt,
+    Vtt,
 }
 
 #[derive(Debug, Args)]
@@ -51,8 +62,12 @@ pub struct SpeechRecognitionArgs {
     #[arg(long, default_value_t = 1)]
     pub num_beams: usize,
     /// Print one JSON object.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Print the transcript as a file of this format once it is done (srt and vtt: subtitles
+    /// with segment times).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
     #[command(flatten)]
     pub hub: HubArgs,
     /// No progress bar.
@@ -72,20 +87,23 @@ pub async fn run(args: SpeechRecognitionArgs) -> anyhow::Result<()> {
         &args.model,
         Wanted::Choose,
         &args.hub,
-        args.quiet || args.json,
+        args.quiet || args.json || args.format.is_some(),
     )
     .await?;
+    let timestamps =
+        args.timestamps || matches!(args.format, Some(FormatArg::Srt | FormatArg::Vtt));
     let options = TranscribeOptions {
         language: args.language.clone(),
         task: match args.task {
             TaskArg::Transcribe => SpeechTask::Transcribe,
             TaskArg::Translate => SpeechTask::Translate,
         },
-        timestamps: args.timestamps,
+        timestamps,
         num_beams: Some(args.num_beams),
     };
     let model = args.model.clone();
-    let (json, timestamps) = (args.json, args.timestamps);
+    // A file format is printed whole at the end; segments stream only as plain lines.
+    let json = args.json || args.format.is_some();
     let (transcript, elapsed_s, backend) =
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let asr = speech_recognition::load(&source, Device::Cpu)
@@ -131,6 +149,17 @@ pub async fn run(args: SpeechRecognitionArgs) -> anyhow::Result<()> {
         .context("the transcription thread failed")??;
     for w in &transcript.warnings {
         eprintln!("warning: {w}");
+    }
+    if let Some(format) = args.format {
+        let out = match format {
+            FormatArg::Txt => transcript.to_txt(),
+            FormatArg::Srt => transcript.to_srt(),
+            FormatArg::Vtt => transcript.to_vtt(),
+        };
+        return match std::io::stdout().lock().write_all(out.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.context("cannot write to stdout"),
+        };
     }
     if json {
         let out = serde_json::json!({
