@@ -22,6 +22,11 @@ pub struct AttendShape<'a> {
     pub q_valid: Option<&'a [usize]>,
 }
 
+/// From this many query rows per item, [`Gpu::attend`] runs one thread per row.
+const ROWS_KERNEL_FROM: usize = 16;
+/// The row kernel keeps a row's query and output in registers: heads up to this wide.
+const ROWS_KERNEL_MAX_HEAD: usize = 128;
+
 impl Gpu {
     /// Scaled dot-product attention of every query row to its item's real keys, every head.
     /// Returns `q`'s shape.
@@ -91,26 +96,41 @@ impl Gpu {
             .chain((0..batch).map(|b| clamp(q_valid.map_or(q_len, |v| v[b]), q_len)))
             .collect();
         let valid = self.ids(&valid)?;
+        let params = [
+            batch as u32,
+            q_len as u32,
+            kv_len as u32,
+            heads as u32,
+            head_dim as u32,
+            scale.to_bits(),
+            0,
+            0,
+        ];
+        let buffers = [
+            q.buffer(),
+            k.buffer(),
+            v.buffer(),
+            valid.buffer(),
+            out.buffer(),
+        ];
+        // Many query rows share their keys: one thread per row, keys read once per 64 rows
+        // (attend_rows.wgsl). A few rows (a decoder's cross-attention step) keep a workgroup
+        // per row, whose 64 threads split the keys.
+        if q_len >= ROWS_KERNEL_FROM && head_dim <= ROWS_KERNEL_MAX_HEAD {
+            self.dispatch(
+                &KernelKey::new("attend_rows"),
+                || include_str!("attend_rows.wgsl").to_owned(),
+                &buffers,
+                &params,
+                groups(batch * heads * q_len.div_ceil(64), 1),
+            )?;
+            return Ok(out);
+        }
         self.dispatch(
             &KernelKey::new("attend"),
             || include_str!("attend.wgsl").to_owned(),
-            &[
-                q.buffer(),
-                k.buffer(),
-                v.buffer(),
-                valid.buffer(),
-                out.buffer(),
-            ],
-            &[
-                batch as u32,
-                q_len as u32,
-                kv_len as u32,
-                heads as u32,
-                head_dim as u32,
-                scale.to_bits(),
-                0,
-                0,
-            ],
+            &buffers,
+            &params,
             groups(batch * q_len * heads, 1),
         )?;
         Ok(out)

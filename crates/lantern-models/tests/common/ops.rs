@@ -281,6 +281,10 @@ pub async fn attend<B: Backend>(be: &B, tol: &Tol) {
     worst = worst.max(attend_case(be, tol, (3, 8, 11, 11), &lens, Some(&lens)).await);
     let lens = [70, 64, 3];
     worst = worst.max(attend_case(be, tol, (2, 32, 70, 70), &lens, Some(&lens)).await);
+    // Whisper's heads of 64, rows in several blocks of 64, keys in tiles of 8 with a ragged
+    // end; heads of 128, the widest the GPU's row kernel takes.
+    worst = worst.max(attend_case(be, tol, (3, 64, 150, 150), &[150, 77], Some(&[150, 100])).await);
+    worst = worst.max(attend_case(be, tol, (1, 128, 20, 33), &[33], None).await);
     // Cross-attention: one query row over a long memory, some of it padding.
     worst = worst.max(attend_case(be, tol, (4, 16, 1, 150), &[150, 97], None).await);
     worst = worst.max(attend_case(be, tol, (2, 64, 5, 9), &[9, 4], Some(&[5, 2])).await);
