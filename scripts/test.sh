@@ -71,10 +71,10 @@ echo "mirror at $url"
 # Text classification in the browser, on the wasm CPU backend and on WebGPU (SwiftShader),
 # held to transformers' goldens; bad repositories and input as typed errors.
 (cd crates/lantern-pipelines && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --features gpu --test web_text_classification)
-# The encoder ops, tiny encoders of every family, MiniLM and tiny Whispers on WebGPU
-# (SwiftShader) against their oracles, transformers' goldens and the CPU backend, in a dedicated
-# worker as Lantern's worker runs them.
-(cd crates/lantern-models && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --features gpu --test web_gpu)
+# The encoder ops, tiny encoders of every family and tiny Whispers on WebGPU (SwiftShader)
+# against their oracles, transformers' goldens and the CPU backend, in a dedicated worker as
+# Lantern's worker runs them (the real MiniLM on SwiftShader: tests/e2e/embeddings.rs).
+(cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --features gpu --test web_gpu)
 # Lantern's simd128 matmul kernels against their portable oracle, bit for bit.
 (cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test kernels)
 # Whisper's log-mel features (against transformers' goldens) and the resampler in the browser.

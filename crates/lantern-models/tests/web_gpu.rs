@@ -1,15 +1,13 @@
 //! The encoders on the GPU backend in headless Chromium's WebGPU (SwiftShader; webdriver.json
 //! passes `--enable-unsafe-webgpu`), in a dedicated worker as in Lantern's worker: every encoder
-//! op against its scalar oracle, tiny models of every family and the real all-MiniLM-L6-v2
-//! against the CPU backend in the same page; tiny Whispers against transformers' goldens and the
-//! CPU backend. The same checks run natively from `tests/gpu.rs`.
+//! op against its scalar oracle, tiny models of every family against the CPU backend in the
+//! same page; tiny Whispers against transformers' goldens and the CPU backend. The same checks
+//! (and the real all-MiniLM-L6-v2) run natively from `tests/gpu.rs`.
 //!
-//! MiniLM's files come from `lantern mirror` serving the fixture folder; its URL is passed at
-//! compile time as `LANTERN_TEST_MIRROR`:
-//! `(cd crates/lantern-models && LANTERN_TEST_MIRROR=$url cargo test --target
-//! wasm32-unknown-unknown --features gpu --test web_gpu)`.
+//! `(cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --features gpu
+//! --test web_gpu)`.
 #![cfg(target_arch = "wasm32")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::option_env_unwrap)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -17,32 +15,12 @@ use common::encoders::{self, EncTol};
 use common::ops::{self, Tol};
 use common::whisper::{self, WhisperTol};
 use lantern_models::ops::gpu::{Gpu, lantern_gpu};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 pub fn log(line: &str) {
     web_sys::console::log_1(&line.into());
-}
-
-fn mirror() -> &'static str {
-    option_env!("LANTERN_TEST_MIRROR")
-        .expect("LANTERN_TEST_MIRROR is not set: run the browser tests through scripts/test.sh")
-}
-
-/// A fixture file from the mirror, whole.
-async fn fetch(repo: &str, path: &str) -> Vec<u8> {
-    let url = format!("{}/{repo}/resolve/main/{path}", mirror());
-    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let resp: web_sys::Response = JsFuture::from(scope.fetch_with_str(&url))
-        .await
-        .unwrap()
-        .unchecked_into();
-    assert_eq!(resp.status(), 200, "{url}");
-    let body = JsFuture::from(resp.array_buffer().unwrap()).await.unwrap();
-    js_sys::Uint8Array::new(&body).to_vec()
 }
 
 /// The device at each precision it supports (SwiftShader has no f16), with its tolerances.
@@ -77,14 +55,14 @@ async fn encoder_ops_match_their_oracles() {
     }
 }
 
+/// The real MiniLM is held to the CPU on SwiftShader by the end-to-end test
+/// (`tests/e2e/embeddings.rs`, `similarity_on_webgpu_equals_the_cpu`, through the worker) and
+/// on lavapipe by `tests/gpu.rs`; running it here too cost two minutes of CI for no new
+/// kernel.
 #[wasm_bindgen_test]
 async fn encoders_match_the_cpu_backend() {
-    let repo = common::minilm::REPO;
-    let config = fetch(repo, "config.json").await;
-    let file = fetch(repo, "model.safetensors").await;
     for (device, _, tol) in precisions().await {
         encoders::tiny_models(|| Gpu::new(device.clone()), &tol).await;
-        encoders::minilm(Gpu::new(device.clone()), &config, &file, &tol).await;
     }
 }
 
