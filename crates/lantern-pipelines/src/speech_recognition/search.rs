@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use super::SpeechError;
-use super::rules::{Rules, log_softmax};
+use super::rules::{Rules, log_softmax, log_sum_exp};
 use crate::steps::Steps;
 use crate::text_generation::sampling::Rng;
 
@@ -165,15 +165,15 @@ async fn run_one<M: StepModel>(
             return Err(SpeechError::Cancelled);
         }
         rules.apply(&mut h.logits, &h.tokens);
-        let logprobs = log_softmax(&h.logits);
+        // One token's log-probability is all a greedy or sampled step needs: no 50k-entry
+        // log-softmax per step (the largest logit is the largest log-probability).
         let next = match rng.as_deref_mut() {
-            None => argmax(&logprobs),
+            None => argmax_f32(&h.logits),
             Some(rng) => sample(&h.logits, options.temperature, rng),
         };
-        h.sum_logprob += logprobs
-            .get(next as usize)
-            .copied()
-            .unwrap_or(f64::NEG_INFINITY);
+        h.sum_logprob += h.logits.get(next as usize).map_or(f64::NEG_INFINITY, |&v| {
+            f64::from(v) - log_sum_exp(&h.logits)
+        });
         if next == eot {
             return Ok((h.tokens, h.sum_logprob));
         }
@@ -274,7 +274,8 @@ async fn beam_search<M: StepModel>(
 }
 
 /// The first index of the largest value.
-fn argmax(v: &[f64]) -> u32 {
+/// The index of the largest logit, the same as of their log-softmax (the first of equals).
+fn argmax_f32(v: &[f32]) -> u32 {
     let mut best = 0;
     for (i, &x) in v.iter().enumerate() {
         if x > v[best] {
