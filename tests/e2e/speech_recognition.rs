@@ -95,6 +95,12 @@ async fn starts(b: &Browser, testid: &str) -> Vec<f64> {
 }
 
 async fn run_case(isolation: bool, query: &str, backend: &str) {
+    // SwiftShader needs minutes for one window (see the WebGPU case).
+    let timeout = if query.contains("webgpu") {
+        std::time::Duration::from_secs(900)
+    } else {
+        LOAD_TIMEOUT
+    };
     let mirror = start_fixture_mirror();
     let space = build_space(DEMO, &mirror.url());
     let audio = sample(SPEECH_BECKETT_FILE);
@@ -113,7 +119,7 @@ async fn run_case(isolation: bool, query: &str, backend: &str) {
     assert!(status.ends_with("10.0 s"), "{status}");
     b.click("run").await;
     let transcript = b
-        .wait_for("transcript", LOAD_TIMEOUT, |p| !p.text.is_empty())
+        .wait_for("transcript", timeout, |p| !p.text.is_empty())
         .await;
     let text = transcript.text().await.unwrap();
     assert_eq!(text.trim(), native["text"].as_str().unwrap().trim());
