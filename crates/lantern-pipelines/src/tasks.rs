@@ -28,6 +28,55 @@ pub struct FileChoice {
     pub picked: bool,
 }
 
+/// A task's fixed list of files (every task but text generation, which picks one `.gguf`).
+pub(crate) struct FileList<'a> {
+    pub required: &'a [&'a str],
+    /// One of these is needed, the first present is read (none: named by the first).
+    pub one_of: &'a [&'a str],
+    /// Read where present.
+    pub optional: &'a [&'a str],
+    /// The end of the error for a repository without them: "runs Whisper from safetensors…".
+    pub runs: &'a str,
+    /// How the report names the files: "Whisper's".
+    pub whose: &'a str,
+}
+
+impl FileList<'_> {
+    /// The files of the list that `source` has, or the error naming the missing ones.
+    pub(crate) fn choose<S: FileSource>(&self, source: &S) -> Result<FileChoice> {
+        let mut missing: Vec<&str> = self
+            .required
+            .iter()
+            .copied()
+            .filter(|f| !source.has(f))
+            .collect();
+        let alternative = self.one_of.iter().copied().find(|f| source.has(f));
+        if let (None, Some(first)) = (alternative, self.one_of.first()) {
+            missing.push(first);
+        }
+        if !missing.is_empty() {
+            return Err(PipelineError::UnsupportedModel(format!(
+                "the repository has no {}: {}",
+                missing.join(", "),
+                self.runs
+            )));
+        }
+        let files: Vec<String> = self
+            .required
+            .iter()
+            .copied()
+            .chain(alternative)
+            .chain(self.optional.iter().copied().filter(|f| source.has(f)))
+            .map(String::from)
+            .collect();
+        Ok(FileChoice {
+            report: format!("{} {}\n", self.whose, files.join(", ")),
+            files,
+            picked: false,
+        })
+    }
+}
+
 /// What a model card says (its YAML front matter), for [`detect`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CardHints {

@@ -45,7 +45,7 @@ use crate::device::{Arithmetic, Device, Loaded, Loader, load_on};
 use crate::error::PipelineError;
 use crate::source::{FileSource, read_optional, read_required};
 use crate::steps::Steps;
-use crate::tasks::FileChoice;
+use crate::tasks::{FileChoice, FileList};
 use crate::text_generation::sampling::Rng;
 use longform::{Fallback as FallbackRule, MAX_PROMPT_TOKENS, Piece};
 use rules::Rules;
@@ -145,26 +145,15 @@ pub fn partial(event: SpeechEvent) -> Option<Partial> {
 
 /// The files a speech recognizer is read from.
 pub fn files<S: FileSource>(source: &S) -> Result<FileChoice, PipelineError> {
-    let missing: Vec<&str> = REQUIRED.into_iter().filter(|f| !source.has(f)).collect();
-    if !missing.is_empty() {
-        return Err(PipelineError::UnsupportedModel(format!(
-            "the repository has no {}: Lantern's speech recognition runs Whisper from \
-             safetensors, in the layout of the Hub's openai/whisper-* repositories",
-            missing.join(", ")
-        )));
+    FileList {
+        required: &REQUIRED,
+        one_of: &[],
+        optional: &OPTIONAL,
+        runs: "Lantern's speech recognition runs Whisper from safetensors, in the layout of the \
+               Hub's openai/whisper-* repositories",
+        whose: "Whisper's",
     }
-    let mut files: Vec<String> = REQUIRED.map(String::from).into();
-    files.extend(
-        OPTIONAL
-            .into_iter()
-            .filter(|f| source.has(f))
-            .map(String::from),
-    );
-    Ok(FileChoice {
-        report: format!("Whisper's {}\n", files.join(", ")),
-        files,
-        picked: false,
-    })
+    .choose(source)
 }
 
 /// Loads Whisper from the source onto `device` (the CPU when the GPU cannot take it).

@@ -40,7 +40,7 @@ pub use config::{ClassifierConfig, Problem};
 use crate::device::{Arithmetic, Device, Loaded, Loader, load_on};
 use crate::error::PipelineError;
 use crate::source::{FileSource, SourceError, read_optional, read_required};
-use crate::tasks::FileChoice;
+use crate::tasks::{FileChoice, FileList};
 
 /// What the pipeline cannot run without (and a tokenizer: `tokenizer.json`, or a BERT
 /// `vocab.txt`).
@@ -75,32 +75,15 @@ pub enum ClassificationError {
 
 /// The files a classifier is read from.
 pub fn files<S: FileSource>(source: &S) -> Result<FileChoice, PipelineError> {
-    let mut missing: Vec<&str> = REQUIRED.into_iter().filter(|f| !source.has(f)).collect();
-    let tokenizer = TOKENIZERS.into_iter().find(|f| source.has(f));
-    if tokenizer.is_none() {
-        missing.push("tokenizer.json");
+    FileList {
+        required: &REQUIRED,
+        one_of: &TOKENIZERS,
+        optional: &OPTIONAL,
+        runs: "Lantern's text classification runs BERT, DistilBERT, RoBERTa and XLM-R \
+               classifiers from safetensors with a tokenizer.json (or a BERT vocab.txt)",
+        whose: "the classifier's",
     }
-    if !missing.is_empty() {
-        return Err(PipelineError::UnsupportedModel(format!(
-            "the repository has no {}: Lantern's text classification runs BERT, DistilBERT, \
-             RoBERTa and XLM-R classifiers from safetensors with a tokenizer.json (or a BERT \
-             vocab.txt)",
-            missing.join(", ")
-        )));
-    }
-    let mut files: Vec<String> = REQUIRED.map(String::from).into();
-    files.extend(tokenizer.map(String::from));
-    files.extend(
-        OPTIONAL
-            .into_iter()
-            .filter(|f| source.has(f))
-            .map(String::from),
-    );
-    Ok(FileChoice {
-        report: format!("the classifier's {}\n", files.join(", ")),
-        files,
-        picked: false,
-    })
+    .choose(source)
 }
 
 /// Loads a classifier from the source onto `device` (the CPU when the GPU cannot take it).
