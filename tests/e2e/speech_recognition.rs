@@ -172,7 +172,7 @@ async fn a_picked_file_is_transcribed_as_the_cli_does_without_threads() {
 
 /// Whisper on WebGPU (SwiftShader in headless Chromium; f32 arithmetic, as the CPU): the same
 /// greedy tokens, so the same text and times as the CLI on the CPU. Opt-in: SwiftShader takes
-/// minutes for one 30 s window on these 2 cores (391 s measured, ARCHITECTURE.md "Speech
+/// minutes for one 30 s window on these 2 cores (297 s measured, ARCHITECTURE.md "Speech
 /// recognition"); `cargo test -p lantern-e2e --test speech_recognition -- --ignored`.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "minutes on SwiftShader; run with --ignored"]
