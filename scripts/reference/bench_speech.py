@@ -389,34 +389,37 @@ def cmd_report(args):
             mem = f"≤ {max(mems):.0f} MiB" if mems else "–"
             print(f"| {k[0]} | {k[1]} | " + " | ".join(cells) + f" | {mem} | {min(loads):.1f}–{max(loads):.1f} |")
 
-    def median_rtf(model, audio, eng, threads):
-        rs = sorted(
-            r["rtf"]
+    def rtf_by_round(model, audio, eng, threads):
+        return {
+            r["round"]: r["rtf"]
             for r in runs
             if r["model"] == model and r["audio"] == audio and key(r) == (eng, threads)
-        )
-        return rs[len(rs) // 2] if rs else None
+        }
 
-    print("\nRatios of median real-time factors (< 1: the first is faster)\n")
-    print("| model | audio | Lantern wasm 1T / whisper.cpp 1T (target ≤ 2) | Lantern native 1T / whisper.cpp 1T (target ≤ 1) | Lantern native 2T / whisper.cpp 1T | Lantern native 1T / faster-whisper int8 1T | Lantern native 1T / faster-whisper fp32 1T |")
-    print("|---|---|---|---|---|---|---|")
+    pairs = [
+        ("Lantern wasm", 1, "whisper.cpp f16", "target ≤ 2"),
+        ("Lantern native", 1, "whisper.cpp f16", "target ≤ 1"),
+        ("Lantern native", 2, "whisper.cpp f16", None),
+        ("Lantern native", 1, "faster-whisper int8", None),
+        ("Lantern native", 1, "faster-whisper float32", None),
+    ]
+    print("\nRatios of real-time factors, same round (round 1, round 2, ...; < 1: the first is faster);")
+    print("the second engines run 1 thread\n")
+    heads = [f"{e} {t}T / {o} 1T" + (f" ({goal})" if goal else "") for e, t, o, goal in pairs]
+    print("| model | audio | " + " | ".join(heads) + " |")
+    print("|---|---|" + "---|" * len(pairs))
     for model in models:
         for audio in audios:
-            cpp = median_rtf(model, audio, "whisper.cpp f16", 1)
             cells = []
-            for eng, th, ref in [
-                ("Lantern wasm", 1, cpp),
-                ("Lantern native", 1, cpp),
-                ("Lantern native", 2, cpp),
-                ("Lantern native", 1, median_rtf(model, audio, "faster-whisper int8", 1)),
-                ("Lantern native", 1, median_rtf(model, audio, "faster-whisper float32", 1)),
-            ]:
-                mine = median_rtf(model, audio, eng, th)
-                cells.append(f"{mine / ref:.2f}" if mine and ref else "–")
-            print(f"| {model} | {audio} | " + " | ".join(cells) + " |")
+            for eng, th, other, _ in pairs:
+                mine, ref = rtf_by_round(model, audio, eng, th), rtf_by_round(model, audio, other, 1)
+                common = sorted(set(mine) & set(ref))
+                cells.append(", ".join(f"{mine[i] / ref[i]:.2f}" for i in common) or "–")
+            if any(c != "–" for c in cells):
+                print(f"| {model} | {audio} | " + " | ".join(cells) + " |")
 
     print("\nTexts: word error rate against faster-whisper float32's text of the same file and mode (round 1)\n")
-    print("| model | audio | timestamps | engine | WER | windows (fallbacks) |")
+    print("| model | audio | timestamps | engine | WER | windows (fallbacks; Lantern: the time of those windows), engine vs faster-whisper float32 (whisper.cpp: failed attempts) |")
     print("|---|---|---|---|---|---|")
     first = [r for r in rows if "rtf" in r and r["round"] == 1]
     for model in models:
@@ -433,7 +436,9 @@ def cmd_report(args):
                         continue
                     seen.add(name)
                     rate = wer(ref["text"], r["text"])
-                    fb = f"{r.get('windows')} ({r.get('fallback_windows')}) vs {ref['windows']} ({ref['fallback_windows']})"
+                    fb_s = r.get("fallback_windows_s")
+                    took = f", {fb_s:.1f} s of {r['elapsed_s']:.1f} s" if fb_s else ""
+                    fb = f"{r.get('windows')} ({r.get('fallback_windows')}{took}) vs {ref['windows']} ({ref['fallback_windows']})"
                     print(f"| {model} | {audio} | {'on' if ts else 'off'} | {name} | {rate:.4f} | {fb} |")
 
     print("\nbeckett.wav, greedy without timestamps: the texts\n")
@@ -468,11 +473,11 @@ def cmd_report(args):
                     continue
                 peak = max(r["wasm_memory_peak_mib"] for r in rs)
                 after = max(r["wasm_memory_after_load_mib"] for r in rs)
-                before = max(r["heap_before_mib"] for r in rs)
-                heap = max(r["heap_peak_transcribing_mib"] for r in rs)
+                before = max(r.get("heap_before_mib", float("nan")) for r in rs)
+                heap = max(r.get("heap_peak_transcribing_mib", float("nan")) for r in rs)
                 samples = rs[0]["audio_s"] * RATE * 4 / 2**20
                 lin = f"{peak / max(r['wasm_memory_peak_mib'] for r in base):.3f}" if base else "–"
-                hp = f"{heap / max(r['heap_peak_transcribing_mib'] for r in base):.3f}" if base else "–"
+                hp = f"{heap / max(r.get('heap_peak_transcribing_mib', float('nan')) for r in base):.3f}" if base else "–"
                 print(f"| {model} | {audio} | {samples:.1f} | {after:.0f} | {peak:.0f} | {lin} | {before:.1f} | {heap:.1f} | {hp} |")
     sys.exit(0 if ok else 1)
 

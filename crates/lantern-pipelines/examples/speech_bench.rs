@@ -6,13 +6,13 @@
 //! `cargo run --release -p lantern-pipelines --example speech_bench -- MODEL_DIR AUDIO.wav [--timestamps] [--language L]`
 //! prints one JSON line: the audio's length, the load time, the transcription time (features,
 //! encoder and decoder of every 30 s window; the WAV already read), the real-time factor
-//! (transcription time / audio length), the number of windows and of windows that needed a
-//! temperature fallback, the text, and the memory: peak resident memory natively, the wasm
-//! linear memory after loading and after the run (it never shrinks, so the latter is the peak),
-//! and the live heap (bytes allocated and not yet freed, counted by a wrapper around the system
-//! allocator) before the transcription and at its highest during it: loading reads the whole
-//! weights file beside its tensors, a peak that the linear memory keeps and that would hide
-//! whether the transcription itself grows with the audio's length.
+//! (transcription time / audio length), the number of windows, of windows that needed a
+//! temperature fallback and the seconds those took, the text, and the memory: peak resident
+//! memory natively, the wasm linear memory after loading and after the run (it never shrinks,
+//! so the latter is the peak), and the live heap (bytes allocated and not yet freed, counted by
+//! a wrapper around the system allocator) before the transcription and at its highest during
+//! it: loading reads the whole weights file beside its tensors, a peak that the linear memory
+//! keeps and that would hide whether the transcription itself grows with the audio's length.
 //! `AUDIO.wav`: PCM 16-bit or float 32-bit, any rate (resampled to 16 kHz by the pipeline) and
 //! channel count. Threads: `RAYON_NUM_THREADS` (native).
 //!
@@ -155,11 +155,18 @@ mod bench {
             language,
             ..TranscribeOptions::default()
         };
-        let (mut windows, mut fallbacks) = (0usize, 0usize);
+        let (mut windows, mut fallbacks, mut fallback_s) = (0usize, 0usize, 0.0f64);
+        // A window's time: from the previous window's event to its own (a window's event comes
+        // after its decoding, before the next window's features and encoder).
+        let mut last = Instant::now();
         let mut on_event = |event: SpeechEvent| {
             if let SpeechEvent::Window { temperature, .. } = event {
                 windows += 1;
-                fallbacks += usize::from(temperature > 0.0);
+                if temperature > 0.0 {
+                    fallbacks += 1;
+                    fallback_s += last.elapsed().as_secs_f64();
+                }
+                last = Instant::now();
             }
         };
         let t = Instant::now();
@@ -181,6 +188,7 @@ mod bench {
             "rtf": elapsed_s / transcript.audio_s,
             "windows": windows,
             "fallback_windows": fallbacks,
+            "fallback_windows_s": fallback_s,
             "peak_rss_mib": peak_rss_mib(),
             "wasm_memory_after_load_mib": memory_after_load,
             "wasm_memory_peak_mib": wasm_memory_mib(),
