@@ -165,9 +165,33 @@ fn check_header(width: u32, height: u32, limits: DecodeLimits) -> Result<()> {
     Ok(())
 }
 
+/// The size in the first bytes of formats that store it at a fixed place, read before the
+/// decoder is built: the PNG decoder reads on to the first image data before it reports a
+/// size, so a file that stops after a gigapixel header would otherwise only be "truncated".
+fn fixed_header_size(bytes: &[u8], kind: ImageKind) -> Option<(u32, u32)> {
+    let be = |i: usize| Some(u32::from_be_bytes(bytes.get(i..i + 4)?.try_into().ok()?));
+    let le16 = |i: usize| {
+        Some(u32::from(u16::from_le_bytes(
+            bytes.get(i..i + 2)?.try_into().ok()?,
+        )))
+    };
+    match kind {
+        ImageKind::Png if bytes.get(12..16) == Some(b"IHDR") => Some((be(16)?, be(20)?)),
+        ImageKind::Gif => Some((le16(6)?, le16(8)?)),
+        _ => None,
+    }
+}
+
 /// The format and stored size, from the header only.
 pub fn probe(bytes: &[u8]) -> Result<ImageInfo> {
     let kind = sniff(bytes)?;
+    if let Some((width, height)) = fixed_header_size(bytes, kind) {
+        return Ok(ImageInfo {
+            format: kind,
+            width,
+            height,
+        });
+    }
     let decoder = reader(bytes, kind, DecodeLimits::default())
         .into_decoder()
         .map_err(|e| classify(kind, e))?;
@@ -188,6 +212,9 @@ pub fn decode(bytes: &[u8]) -> Result<Rgb8Image> {
 /// reduced to their high byte, grey replicated to three channels; GIF gives its first frame.
 pub fn decode_with_limits(bytes: &[u8], limits: DecodeLimits) -> Result<Rgb8Image> {
     let kind = sniff(bytes)?;
+    if let Some((width, height)) = fixed_header_size(bytes, kind) {
+        check_header(width, height, limits)?;
+    }
     let mut decoder = reader(bytes, kind, limits)
         .into_decoder()
         .map_err(|e| classify(kind, e))?;
