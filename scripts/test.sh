@@ -17,12 +17,13 @@ scripts/setup.sh
 scripts/fixtures.sh
 
 # Crates that must also build for the browser (every library crate but the server-side ones).
-wasm_crates=(-p lantern-core -p lantern-audio -p lantern-hub -p lantern-models -p lantern-pipelines -p lantern-worker -p lantern-app -p lantern-gpu)
+wasm_crates=(-p lantern-core -p lantern-audio -p lantern-vision -p lantern-hub -p lantern-models -p lantern-pipelines -p lantern-worker -p lantern-app -p lantern-gpu)
 
 step "the page links nothing heavy"
-# The page must paint before the model code arrives: no candle, tokenizers or wgpu in its tree.
+# The page must paint before the model code arrives: no candle, tokenizers, wgpu or image
+# decoders (lantern-vision) in its tree.
 heavy=$(cargo tree --locked -p lantern-app --target wasm32-unknown-unknown -e normal --prefix none |
-  grep -E '^(candle|tokenizers|wgpu|lantern-(models|pipelines|gpu|worker|hub)) ' || true)
+  grep -E '^(candle|tokenizers|wgpu|image|lantern-(models|pipelines|gpu|worker|hub|vision)) ' || true)
 if [[ -n "$heavy" ]]; then
   echo "lantern-app depends on heavy crates:"; echo "$heavy"; exit 1
 fi
