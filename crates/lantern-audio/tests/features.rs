@@ -348,4 +348,8 @@ fn mel_fuzz_body() {
         nan[40..44].copy_from_slice(&f32::NAN.to_le_bytes());
         fuzz_targets::mel(&[&[1u8][..], &head, &nan].concat());
     }
+    // What the fuzzer found (fuzz/regressions/mel/, FUZZING.md), natively and in the browser.
+    fuzz_targets::mel(include_bytes!(
+        "../../../fuzz/regressions/mel/slow-hop3-chunk2s.bin"
+    ));
 }

@@ -39,11 +39,23 @@ pub fn mel(data: &[u8]) {
     let (head, body) = rest.split_at(8);
     // Small windows only, so that each input runs in milliseconds: the limits that stop a
     // hostile configuration are checked by the JSON mode and the tests.
+    let sampling_rate = [4_000, 8_000, 16_000, 3_999, 400_000][usize::from(head[1]) % 5];
+    let chunk_length = usize::from(head[4] % 3);
+    // At most ~500 frames a window (a hop of 0 stays, for its error): a hop of 3 in a 2 s chunk
+    // made 10,666 frames of a 943-point FFT, five windows of them per input — a Whisper-sized
+    // workload (bounded, and allowed), but 9 s per input under AddressSanitizer (the campaign
+    // of FUZZING.md caught it as a slow unit).
+    let hop = usize::from(u16::from_le_bytes([head[2], head[3]])) % 600;
+    let hop = if hop == 0 {
+        0
+    } else {
+        hop.max(sampling_rate as usize * chunk_length / 500)
+    };
     let config = FeatureConfig {
         feature_size: usize::from(head[0]) % 130,
-        sampling_rate: [4_000, 8_000, 16_000, 3_999, 400_000][usize::from(head[1]) % 5],
-        hop_length: usize::from(u16::from_le_bytes([head[2], head[3]])) % 600,
-        chunk_length: usize::from(head[4] % 3),
+        sampling_rate,
+        hop_length: hop,
+        chunk_length,
         n_fft: usize::from(u16::from_le_bytes([head[5], head[6]])) % 1100,
         padding_value: f32::from(head[7]) / 64.0,
         dither: 0.0,
