@@ -80,6 +80,8 @@ echo "mirror at $url"
 (cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test kernels)
 # Whisper's log-mel features (against transformers' goldens) and the resampler in the browser.
 (cd crates/lantern-audio && cargo test --target wasm32-unknown-unknown --locked --test features --test resample)
+# Hostile and broken images through the decoder and the preprocessing in the browser.
+(cd crates/lantern-vision && cargo test --target wasm32-unknown-unknown --locked --test bad_input)
 # Whisper on the wasm CPU backend: tiny models against transformers' goldens, hostile input.
 (cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test whisper)
 # Hostile GGUF / tokenizer metadata / templates in the browser: typed errors, no abort.

@@ -1,5 +1,13 @@
-//! Bad input: typed errors that name the problem, never a panic.
+//! Bad input: typed errors that name the problem, never a panic — natively and in headless
+//! Chromium (`cargo test --target wasm32-unknown-unknown --test bad_input`, run by
+//! scripts/test.sh), where a panic would end the worker.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use lantern_vision::{
     DecodeLimits, ImageProcessorConfig, Rgb8Image, VisionError, decode, decode_with_limits,
@@ -35,12 +43,24 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
+/// A test image, compiled in (a browser test has no file system).
 fn sample(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/data/images/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    macro_rules! images {
+        ($($file:literal),*) => {
+            match name {
+                $($file => include_bytes!(concat!("data/images/", $file)).to_vec(),)*
+                other => panic!("no test image {other}"),
+            }
+        };
+    }
+    images!(
+        "odd.png",
+        "exif6.jpg",
+        "lossless.webp",
+        "palette.gif",
+        "image.bmp",
+        "cmyk.jpg"
+    )
 }
 
 #[test]
