@@ -24,6 +24,7 @@ pub mod gguf;
 pub mod llama;
 mod loader;
 pub mod ops;
+pub mod vision;
 pub mod whisper;
 
 use std::fmt;
