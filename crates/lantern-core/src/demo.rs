@@ -15,16 +15,20 @@ pub enum Task {
     SentenceSimilarity,
     TextClassification,
     AutomaticSpeechRecognition,
+    ImageClassification,
+    ObjectDetection,
 }
 
 impl Task {
     /// Every task this version of Lantern runs.
-    pub const ALL: [Task; 5] = [
+    pub const ALL: [Task; 7] = [
         Task::TextGeneration,
         Task::FeatureExtraction,
         Task::SentenceSimilarity,
         Task::TextClassification,
         Task::AutomaticSpeechRecognition,
+        Task::ImageClassification,
+        Task::ObjectDetection,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +38,8 @@ impl Task {
             Task::SentenceSimilarity => "sentence-similarity",
             Task::TextClassification => "text-classification",
             Task::AutomaticSpeechRecognition => "automatic-speech-recognition",
+            Task::ImageClassification => "image-classification",
+            Task::ObjectDetection => "object-detection",
         }
     }
 

@@ -10,6 +10,7 @@ use crate::source::SourceError;
 use crate::speech_recognition::SpeechError;
 use crate::text_classification::ClassificationError;
 use crate::text_generation::GenerationError;
+use crate::vision::ImageTaskError;
 
 /// Everything that can go wrong choosing files for, loading or running a task.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,9 @@ pub enum PipelineError {
     Classification(#[from] ClassificationError),
     #[error(transparent)]
     Speech(#[from] SpeechError),
+    /// Image classification and object detection.
+    #[error(transparent)]
+    Image(ImageTaskError),
     /// The model (or its repository) is not one this task can run.
     #[error("{0}")]
     UnsupportedModel(String),
@@ -49,7 +53,8 @@ impl PipelineError {
             PipelineError::Generation(GenerationError::Model(e))
             | PipelineError::Embeddings(EmbeddingsError::Model(e))
             | PipelineError::Classification(ClassificationError::Model(e))
-            | PipelineError::Speech(SpeechError::Model(e)) => Some(e),
+            | PipelineError::Speech(SpeechError::Model(e))
+            | PipelineError::Image(ImageTaskError::Model(e)) => Some(e),
             _ => None,
         }
     }
@@ -102,6 +107,15 @@ impl PipelineError {
                     ErrorCode::UnsupportedModel
                 }
                 SpeechError::Internal(_) => ErrorCode::Internal,
+            },
+            PipelineError::Image(e) => match e {
+                ImageTaskError::Model(m) => model_code(m),
+                ImageTaskError::Image(_) | ImageTaskError::InvalidOption(_) => {
+                    ErrorCode::InvalidInput
+                }
+                ImageTaskError::InvalidConfig { .. }
+                | ImageTaskError::NoLabels
+                | ImageTaskError::Preprocessor(_) => ErrorCode::UnsupportedModel,
             },
             PipelineError::UnsupportedModel(_) => ErrorCode::UnsupportedModel,
             PipelineError::WrongTask { .. } => ErrorCode::InvalidInput,

@@ -6,7 +6,9 @@
 //! - [`tasks`]: every task behind one door (files, detection, loading, running) — what the
 //!   worker and the CLI call;
 //! - one module per task: [`text_generation`] (GGUF chat models, streamed, cancellable),
-//!   [`embeddings`] (`feature-extraction` / `sentence-similarity`), [`text_classification`];
+//!   [`embeddings`] (`feature-extraction` / `sentence-similarity`), [`text_classification`],
+//!   [`speech_recognition`], [`image_classification`] and [`object_detection`] (which share
+//!   [`vision`]: their files, labels, preprocessing and error);
 //! - [`device`]: where a model runs (CPU, WebGPU) and the fallback between them; [`source`]:
 //!   where its files come from; [`error`]: the one error type, and the one place it becomes
 //!   the page's error code;
@@ -17,7 +19,9 @@ pub mod chat_template;
 pub mod device;
 pub mod embeddings;
 pub mod error;
+pub mod image_classification;
 pub mod limits;
+pub mod object_detection;
 pub mod process;
 pub mod source;
 pub mod speech_recognition;
@@ -26,6 +30,7 @@ pub mod tasks;
 pub mod text_classification;
 pub mod text_generation;
 pub mod tokenizer;
+pub mod vision;
 
 pub use error::PipelineError;
 pub use steps::Steps;

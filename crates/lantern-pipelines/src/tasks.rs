@@ -10,6 +10,8 @@ use lantern_core::protocol::{Partial, TaskInput, TaskOutput};
 use crate::device::{Device, Loaded};
 use crate::embeddings::{self, Embedder, EmbedderOptions};
 use crate::error::{PipelineError, Result};
+use crate::image_classification::{self, ImageClassifier};
+use crate::object_detection::{self, ObjectDetector};
 use crate::source::FileSource;
 use crate::speech_recognition::{self, SpeechEvent, SpeechRecognizer};
 use crate::steps::Steps;
@@ -120,6 +122,14 @@ pub async fn files_for<S: FileSource>(
             Some(files) => check_listed(files, &speech_recognition::REQUIRED),
             None => speech_recognition::files(source),
         },
+        Task::ImageClassification => match pinned(task, wanted)? {
+            Some(files) => check_listed(files, &image_classification::REQUIRED),
+            None => image_classification::files(source),
+        },
+        Task::ObjectDetection => match pinned(task, wanted)? {
+            Some(files) => check_listed(files, &object_detection::REQUIRED),
+            None => object_detection::files(source),
+        },
     }
 }
 
@@ -197,6 +207,16 @@ pub fn detect(card: &CardHints, paths: &[(String, u64)]) -> Result<(Task, String
             "a sentence-transformers model, and its card has no pipeline_tag".into(),
         ));
     }
+    // The Hub tags a transformers vision model with its task even where its card names no
+    // pipeline_tag (its config's architectures are what the Hub reads them from).
+    for task in [Task::ImageClassification, Task::ObjectDetection] {
+        if card.tags.iter().any(|t| t == task.as_str()) {
+            return Ok((
+                task,
+                format!("its card has no pipeline_tag, and the Hub tags it {task}"),
+            ));
+        }
+    }
     if has_gguf {
         return Ok((
             Task::TextGeneration,
@@ -223,6 +243,8 @@ pub enum Pipeline {
     Embeddings(Box<Embedder>),
     TextClassification(Box<TextClassifier>),
     SpeechRecognition(Box<SpeechRecognizer>),
+    ImageClassification(Box<ImageClassifier>),
+    ObjectDetection(Box<ObjectDetector>),
 }
 
 /// Loads the model of `task` from `source` onto `device` (the CPU when the GPU cannot take
@@ -262,6 +284,20 @@ pub async fn load<S: FileSource>(
                 fallback: l.fallback,
             }
         }
+        Task::ImageClassification => {
+            let l = image_classification::load(source, device).await?;
+            Loaded {
+                pipeline: Pipeline::ImageClassification(Box::new(l.pipeline)),
+                fallback: l.fallback,
+            }
+        }
+        Task::ObjectDetection => {
+            let l = object_detection::load(source, device).await?;
+            Loaded {
+                pipeline: Pipeline::ObjectDetection(Box::new(l.pipeline)),
+                fallback: l.fallback,
+            }
+        }
     })
 }
 
@@ -273,6 +309,8 @@ impl Pipeline {
             Pipeline::Embeddings(p) => p.backend_name(),
             Pipeline::TextClassification(p) => p.backend_name(),
             Pipeline::SpeechRecognition(p) => p.backend_name(),
+            Pipeline::ImageClassification(p) => p.backend_name(),
+            Pipeline::ObjectDetection(p) => p.backend_name(),
         }
     }
 
@@ -323,6 +361,14 @@ impl Pipeline {
                 let transcript = s.run_async(input, &mut events, steps).await?;
                 Ok(TaskOutput::SpeechRecognition(transcript))
             }
+            (Pipeline::ImageClassification(c), TaskInput::ImageClassification(input)) => {
+                let labels = c.classify_async(input.image, input.top_k).await?;
+                Ok(TaskOutput::ImageClassification(labels))
+            }
+            (Pipeline::ObjectDetection(d), TaskInput::ObjectDetection(input)) => {
+                let detections = d.detect_async(input.image, input.threshold).await?;
+                Ok(TaskOutput::ObjectDetection(detections))
+            }
             (p, input) => Err(PipelineError::WrongTask {
                 loaded: p.task_name(),
                 wanted: input_name(&input).to_owned(),
@@ -336,6 +382,8 @@ impl Pipeline {
             Pipeline::Embeddings(_) => Task::FeatureExtraction,
             Pipeline::TextClassification(_) => Task::TextClassification,
             Pipeline::SpeechRecognition(_) => Task::AutomaticSpeechRecognition,
+            Pipeline::ImageClassification(_) => Task::ImageClassification,
+            Pipeline::ObjectDetection(_) => Task::ObjectDetection,
         }
     }
 }
@@ -345,6 +393,8 @@ fn input_name(input: &TaskInput) -> &'static str {
         TaskInput::Embeddings { .. } => "embeddings",
         TaskInput::TextClassification(_) => Task::TextClassification.as_str(),
         TaskInput::SpeechRecognition(_) => Task::AutomaticSpeechRecognition.as_str(),
+        TaskInput::ImageClassification(_) => Task::ImageClassification.as_str(),
+        TaskInput::ObjectDetection(_) => Task::ObjectDetection.as_str(),
     }
 }
 
@@ -399,5 +449,23 @@ mod tests {
             .to_string();
         assert!(err.contains("image-to-3d"), "{err}");
         assert!(task(&card(None, None), &files(&["weights.bin"])).is_err());
+        let vision = files(&[
+            "config.json",
+            "preprocessor_config.json",
+            "model.safetensors",
+        ]);
+        assert_eq!(
+            task(&card(Some("image-classification"), None), &vision).unwrap(),
+            Task::ImageClassification
+        );
+        assert_eq!(
+            task(&card(Some("object-detection"), None), &vision).unwrap(),
+            Task::ObjectDetection
+        );
+        let tagged = CardHints {
+            tags: vec!["transformers".into(), "object-detection".into()],
+            ..Default::default()
+        };
+        assert_eq!(task(&tagged, &vision).unwrap(), Task::ObjectDetection);
     }
 }

@@ -11,7 +11,8 @@ pub mod wire;
 use serde::{Deserialize, Serialize};
 
 pub use tasks::{
-    Chunk, ClassifyInput, LabelScore, Labels, Partial, SpeechTask, TaskInput, TaskOutput,
+    BoundingBox, Chunk, ClassifyInput, DetectInput, Detection, Detections, ImageClassifyInput,
+    ImageData, ImageLabels, LabelScore, Labels, Partial, SpeechTask, TaskInput, TaskOutput,
     TextInput, TranscribeInput, TranscribeOptions, Transcript,
 };
 pub use wire::Binary;

@@ -22,6 +22,8 @@ pub enum TaskInput {
     },
     TextClassification(ClassifyInput),
     SpeechRecognition(TranscribeInput),
+    ImageClassification(ImageClassifyInput),
+    ObjectDetection(DetectInput),
 }
 
 impl TaskInput {
@@ -33,6 +35,8 @@ impl TaskInput {
             }
             TaskInput::TextClassification(_) => task == Task::TextClassification,
             TaskInput::SpeechRecognition(_) => task == Task::AutomaticSpeechRecognition,
+            TaskInput::ImageClassification(_) => task == Task::ImageClassification,
+            TaskInput::ObjectDetection(_) => task == Task::ObjectDetection,
         }
     }
 }
@@ -77,6 +81,8 @@ pub enum TaskOutput {
     Embeddings { vectors: Vec<Vec<f32>>, dim: usize },
     TextClassification(Labels),
     SpeechRecognition(Transcript),
+    ImageClassification(ImageLabels),
+    ObjectDetection(Detections),
 }
 
 /// Part of a `Run`'s answer, sent before its `Output` by the tasks that take long (an
@@ -159,6 +165,75 @@ pub enum SpeechTask {
     #[default]
     Transcribe,
     Translate,
+}
+
+/// An image for a vision task. The page sends the pixels of its canvas (the picture decoded
+/// by the browser, EXIF orientation applied, scaled down where large); `lantern run` sends the
+/// file's bytes, which the pipeline decodes as transformers' pipelines load a file (PIL,
+/// `exif_transpose`, `convert("RGB")`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageData {
+    /// RGBA, 8 bits a channel, row-major, top row first (`width × height × 4` bytes: what a
+    /// canvas's `getImageData` gives). Alpha is dropped, as `convert("RGB")` drops it.
+    Rgba {
+        pixels: Binary,
+        width: u32,
+        height: u32,
+    },
+    /// An image file: PNG, JPEG, WebP, GIF (its first frame) or BMP.
+    Encoded { bytes: Binary },
+}
+
+/// An image to classify.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageClassifyInput {
+    pub image: ImageData,
+    /// The best `k` labels (at most the model's number of labels); `None`: 5, transformers'
+    /// default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<usize>,
+}
+
+/// An image to find objects in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectInput {
+    pub image: ImageData,
+    /// Detections scoring above this are kept; `None`: 0.5, transformers' default. The page
+    /// asks for every detection (0) and filters with its slider without running again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f32>,
+}
+
+/// An image's labels, best first: transformers' `pipeline("image-classification")` output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageLabels {
+    pub labels: Vec<LabelScore>,
+}
+
+/// What a detector found: transformers' `pipeline("object-detection")` output, one entry per
+/// prediction above the threshold, in the model's order (not sorted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detections {
+    pub detections: Vec<Detection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    pub score: f32,
+    pub label: String,
+    #[serde(rename = "box")]
+    pub bbox: BoundingBox,
+}
+
+/// A box's corners in pixels of the input image, truncated to integers as transformers'
+/// pipeline does (`box.int()`); a box reaching past the image may have corners outside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoundingBox {
+    pub xmin: i32,
+    pub ymin: i32,
+    pub xmax: i32,
+    pub ymax: i32,
 }
 
 /// A transcript: the shape of transformers' ASR pipeline with `return_timestamps`.
@@ -282,6 +357,65 @@ mod tests {
             audio_s: 3725.5,
             warnings: vec![],
         }
+    }
+
+    #[test]
+    fn images_travel_as_attachments_and_outputs_have_transformers_shapes() {
+        use crate::protocol::{Request, wire};
+        let input = TaskInput::ObjectDetection(DetectInput {
+            image: ImageData::Rgba {
+                pixels: Binary::Bytes(vec![1, 2, 3, 255]),
+                width: 1,
+                height: 1,
+            },
+            threshold: Some(0.25),
+        });
+        let request = Request::Run { id: 7, input };
+        let w = wire::encode(&request).unwrap();
+        assert!(
+            w.json
+                .contains(r#""image":{"rgba":{"pixels":{"attachment":0},"width":1,"height":1}}"#),
+            "{}",
+            w.json
+        );
+        assert_eq!(w.attachments, vec![vec![1, 2, 3, 255]]);
+        let back: Request = wire::decode(&w.json, w.attachments).unwrap();
+        assert_eq!(back, request);
+
+        let input = TaskInput::ImageClassification(ImageClassifyInput {
+            image: ImageData::Encoded {
+                bytes: Binary::Bytes(b"\x89PNG".to_vec()),
+            },
+            top_k: None,
+        });
+        assert!(input.fits(Task::ImageClassification));
+        assert!(!input.fits(Task::ObjectDetection));
+        let w = wire::encode(&input).unwrap();
+        assert_eq!(
+            w.json,
+            r#"{"task":"image-classification","image":{"encoded":{"bytes":{"attachment":0}}}}"#
+        );
+        assert_eq!(
+            wire::decode::<TaskInput>(&w.json, w.attachments).unwrap(),
+            input
+        );
+
+        let out = Detections {
+            detections: vec![Detection {
+                score: 0.5,
+                label: "cat".into(),
+                bbox: BoundingBox {
+                    xmin: 1,
+                    ymin: 2,
+                    xmax: 3,
+                    ymax: 4,
+                },
+            }],
+        };
+        assert_eq!(
+            serde_json::to_string(&out).unwrap(),
+            r#"{"detections":[{"score":0.5,"label":"cat","box":{"xmin":1,"ymin":2,"xmax":3,"ymax":4}}]}"#
+        );
     }
 
     #[test]

@@ -61,6 +61,40 @@ struct TokenizerConfig {
     model_max_length: Option<f64>,
 }
 
+/// `id2label`'s names in id order. Keys are ids written as strings ("0", "1", …); every id
+/// from 0 must be named once.
+pub(crate) fn labels_by_id(id2label: BTreeMap<String, String>) -> Result<Vec<String>, String> {
+    let mut labels = vec![None; id2label.len()];
+    for (key, label) in id2label {
+        let id: usize = key
+            .parse()
+            .map_err(|_| format!("id2label has a key {key:?} that is not an id"))?;
+        let slot = labels
+            .get_mut(id)
+            .ok_or_else(|| format!("id2label's ids must run from 0 without gaps; it has {id}"))?;
+        *slot = Some(label);
+    }
+    Ok(labels.into_iter().flatten().collect())
+}
+
+impl Problem {
+    /// As transformers' classification pipelines decide (text and image alike): a sigmoid for
+    /// `multi_label_classification` or a single label, otherwise a softmax.
+    pub(crate) fn from_config(problem_type: Option<&str>, labels: usize) -> Result<Self, String> {
+        Ok(match problem_type {
+            Some("regression") => {
+                return Err(
+                    "problem_type regression: the model predicts a number, not labels".into(),
+                );
+            }
+            Some("multi_label_classification") => Problem::MultiLabel,
+            None | Some("single_label_classification") if labels == 1 => Problem::MultiLabel,
+            None | Some("single_label_classification") => Problem::SingleLabel,
+            Some(other) => return Err(format!("unknown problem_type {other:?}")),
+        })
+    }
+}
+
 fn invalid(reason: impl Into<String>) -> ClassificationError {
     ClassificationError::InvalidConfig {
         file: "config.json",
@@ -75,31 +109,9 @@ impl ClassifierConfig {
         if id2label.is_empty() {
             return Err(ClassificationError::NoLabels);
         }
-        // Keys are ids written as strings ("0", "1", …); every id from 0 must be named once.
-        let mut labels = vec![None; id2label.len()];
-        for (key, label) in id2label {
-            let id: usize = key
-                .parse()
-                .map_err(|_| invalid(format!("id2label has a key {key:?} that is not an id")))?;
-            let slot = labels.get_mut(id).ok_or_else(|| {
-                invalid(format!(
-                    "id2label's ids must run from 0 without gaps; it has {id}"
-                ))
-            })?;
-            *slot = Some(label);
-        }
-        let labels: Vec<String> = labels.into_iter().flatten().collect();
-        let problem = match raw.problem_type.as_deref() {
-            Some("regression") => {
-                return Err(invalid(
-                    "problem_type regression: the model predicts a number, not labels",
-                ));
-            }
-            Some("multi_label_classification") => Problem::MultiLabel,
-            None | Some("single_label_classification") if labels.len() == 1 => Problem::MultiLabel,
-            None | Some("single_label_classification") => Problem::SingleLabel,
-            Some(other) => return Err(invalid(format!("unknown problem_type {other:?}"))),
-        };
+        let labels = labels_by_id(id2label).map_err(invalid)?;
+        let problem =
+            Problem::from_config(raw.problem_type.as_deref(), labels.len()).map_err(invalid)?;
         let positions = raw
             .max_position_embeddings
             .ok_or_else(|| invalid("max_position_embeddings is missing"))?;

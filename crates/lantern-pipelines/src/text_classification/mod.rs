@@ -22,7 +22,7 @@
 //! ```
 
 mod config;
-mod scores;
+pub(crate) mod scores;
 mod vocab;
 
 use futures_util::FutureExt;
@@ -35,6 +35,7 @@ use tokenizers::{
     truncate_encodings,
 };
 
+pub(crate) use config::labels_by_id;
 pub use config::{ClassifierConfig, Problem};
 
 use crate::device::{Arithmetic, Device, Loaded, Loader, load_on};
