@@ -10,6 +10,10 @@
 //! The family is chosen from `config.json`'s `model_type` ([`Family`]); a family this crate
 //! does not run yet is [`ModelError::UnsupportedArchitecture`], naming it.
 
+mod conv;
+pub mod efficientnet_lite;
+pub mod resnet;
+
 use std::fmt;
 
 use crate::LocalFuture;
@@ -154,10 +158,21 @@ pub fn load_image_classifier_on<B: Backend>(
     safetensors: &[u8],
 ) -> Result<Box<dyn ImageClassifier>> {
     let family = Family::from_config(config_json)?;
-    let _ = (backend, safetensors);
-    Err(ModelError::UnsupportedArchitecture(format!(
-        "{family:?} image classification is not implemented yet"
-    )))
+    match family {
+        Family::EfficientNetLite => Ok(Box::new(efficientnet_lite::EfficientNetLite::load(
+            backend,
+            config_json,
+            safetensors,
+        )?)),
+        Family::Resnet => Ok(Box::new(resnet::ResNetClassifier::load(
+            backend,
+            config_json,
+            safetensors,
+        )?)),
+        _ => Err(ModelError::UnsupportedArchitecture(format!(
+            "{family:?} image classification is not implemented yet"
+        ))),
+    }
 }
 
 /// Loads an object detector on `backend` (as [`load_image_classifier_on`]).
