@@ -53,7 +53,7 @@ fn mirror_root(tmp: &Path) -> std::path::PathBuf {
         &root,
         "org/vision",
         &[
-            ("README.md", &card("pipeline_tag: image-classification")),
+            ("README.md", &card("pipeline_tag: image-segmentation")),
             ("model.safetensors", b"x"),
         ],
     );
@@ -196,7 +196,7 @@ fn what_lantern_cannot_run_is_refused_with_the_reason() {
     let cases: &[(&[&str], &[&str])] = &[
         (
             &["--model", "org/vision"],
-            &["image-classification", "--task"],
+            &["image-segmentation", "--task"],
         ),
         (
             &["--model", "org/iq-only-GGUF"],
@@ -326,4 +326,55 @@ fn a_classifier_card_makes_a_classification_demo_that_builds() {
     );
     assert_eq!(demo["task"], "text-classification");
     assert!(demo["examples"].as_array().unwrap().len() >= 2);
+}
+
+/// The vision fixtures' cards say `pipeline_tag: image-classification` / `object-detection`:
+/// the demos get those tasks, and `lantern build` pins what the pipelines read.
+#[test]
+fn vision_cards_make_image_demos_that_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = start_fixture_mirror();
+    let runtime = runtime(tmp.path());
+    for (repo, task) in [
+        (
+            "lantern-fixtures/tiny-vit-classification",
+            "image-classification",
+        ),
+        ("lantern-fixtures/tiny-detr-resnet", "object-detection"),
+    ] {
+        let dir = tmp.path().join(task);
+        let report = ok(&new(&mirror.url(), tmp.path(), &dir, &["--model", repo]));
+        assert!(report.contains(&format!("pipeline_tag {task}")), "{report}");
+        let m = manifest(&dir);
+        assert_eq!(m["task"].as_str(), Some(task));
+        assert!(m["model"].get("files").is_none(), "{m:?}");
+        let out = lantern(&mirror.url(), &tmp.path().join("cache"))
+            .arg("build")
+            .arg(dir.join("demo.toml"))
+            .arg("--out")
+            .arg(dir.join("space"))
+            .arg("--runtime")
+            .arg(&runtime)
+            .output()
+            .unwrap();
+        ok(&out);
+        let demo: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("space/demo.json")).unwrap()).unwrap();
+        let mut files: Vec<&str> = demo["model"]["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                "config.json",
+                "model.safetensors",
+                "preprocessor_config.json"
+            ]
+        );
+        assert_eq!(demo["task"], task);
+    }
 }

@@ -37,27 +37,41 @@ fn files(model: &str) -> Vec<(&'static str, Vec<u8>)> {
         .collect()
 }
 
-#[test]
-fn the_classifiers_match_transformers() {
-    for model in CLASSIFIERS {
-        let source = DirSource::new(&model_dir(model)).unwrap();
-        let backend = ready(vision::check_classifier(
-            model,
-            &source,
-            Device::Cpu,
-            &sample,
-        ));
-        assert_eq!(backend, "cpu");
-    }
+fn classifier(model: &str) {
+    let source = DirSource::new(&model_dir(model)).unwrap();
+    let backend = ready(vision::check_classifier(
+        model,
+        &source,
+        Device::Cpu,
+        &sample,
+    ));
+    assert_eq!(backend, "cpu");
+}
+
+fn detector(model: &str) {
+    let source = DirSource::new(&model_dir(model)).unwrap();
+    let backend = ready(vision::check_detector(model, &source, Device::Cpu, &sample));
+    assert_eq!(backend, "cpu");
 }
 
 #[test]
-fn the_detectors_match_transformers() {
-    for model in DETECTORS {
-        let source = DirSource::new(&model_dir(model)).unwrap();
-        let backend = ready(vision::check_detector(model, &source, Device::Cpu, &sample));
-        assert_eq!(backend, "cpu");
-    }
+fn tiny_vit_matches_transformers() {
+    classifier(CLASSIFIERS[0]);
+}
+
+#[test]
+fn tiny_resnet_matches_transformers() {
+    classifier(CLASSIFIERS[1]);
+}
+
+#[test]
+fn tiny_detr_matches_transformers() {
+    detector(DETECTORS[0]);
+}
+
+#[test]
+fn tiny_yolos_matches_transformers() {
+    detector(DETECTORS[1]);
 }
 
 #[test]

@@ -221,6 +221,20 @@ fn manifest_text(s: &Scaffold<'_>) -> String {
             ("purple", "blue"),
             &[],
         ),
+        Task::ImageClassification => (
+            "🖼️",
+            format!("{short} image classifier"),
+            format!("{short} says what a picture shows, in your browser."),
+            ("pink", "purple"),
+            &[],
+        ),
+        Task::ObjectDetection => (
+            "🔍",
+            format!("{short} object detection"),
+            format!("{short} finds objects in a picture, in your browser."),
+            ("indigo", "pink"),
+            &[],
+        ),
     };
     let mut out = String::new();
     // Only a plain tag goes into the comment: a card's value could hold a line break.
@@ -297,7 +311,10 @@ fn manifest_text(s: &Scaffold<'_>) -> String {
              \"The girl is carrying a baby.\",\n  \"A man is riding a horse.\",\n  \
              \"A woman is playing violin.\",\n]\n",
         ),
-        Task::TextClassification | Task::AutomaticSpeechRecognition => {}
+        Task::TextClassification
+        | Task::AutomaticSpeechRecognition
+        | Task::ImageClassification
+        | Task::ObjectDetection => {}
     }
     out
 }

@@ -4,6 +4,8 @@
 
 pub mod automatic_speech_recognition;
 pub mod feature_extraction;
+pub mod image_classification;
+pub mod object_detection;
 pub mod text_classification;
 pub mod text_generation;
 
@@ -11,6 +13,7 @@ use clap::Subcommand;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lantern_core::protocol::{Binary, ImageData};
 use lantern_core::{RepoRef, Task};
 use lantern_hub::{CancelToken, Progress};
 use lantern_pipelines::source::DirSource;
@@ -32,6 +35,10 @@ pub enum RunTask {
     TextClassification(text_classification::TextClassificationArgs),
     /// Speech to text with Whisper: audio files of any length, timestamps, beam search.
     AutomaticSpeechRecognition(automatic_speech_recognition::SpeechRecognitionArgs),
+    /// The best labels of an image (ViT, ResNet, EfficientNet-Lite).
+    ImageClassification(image_classification::ImageClassificationArgs),
+    /// Labelled boxes in an image (DETR, YOLOS).
+    ObjectDetection(object_detection::ObjectDetectionArgs),
 }
 
 pub async fn run(task: RunTask) -> anyhow::Result<()> {
@@ -40,6 +47,40 @@ pub async fn run(task: RunTask) -> anyhow::Result<()> {
         RunTask::FeatureExtraction(args) => feature_extraction::run(args).await,
         RunTask::TextClassification(args) => text_classification::run(args).await,
         RunTask::AutomaticSpeechRecognition(args) => automatic_speech_recognition::run(args).await,
+        RunTask::ImageClassification(args) => image_classification::run(args).await,
+        RunTask::ObjectDetection(args) => object_detection::run(args).await,
+    }
+}
+
+/// An image file's bytes for the image tasks, checked before anything is downloaded: its
+/// header must be an image format Lantern decodes, of a size it accepts (a 20000×20000 PNG is
+/// refused here, before decoding). The pipeline decodes it.
+pub fn read_image(path: &std::path::Path) -> anyhow::Result<ImageData> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let info =
+        lantern_vision::probe(&bytes).with_context(|| format!("cannot read {}", path.display()))?;
+    let (width, height) = (u64::from(info.width), u64::from(info.height));
+    let limit = lantern_vision::DEFAULT_MAX_PIXELS;
+    if width * height > limit {
+        return Err(lantern_vision::VisionError::TooLarge {
+            width,
+            height,
+            limit,
+        })
+        .with_context(|| format!("cannot read {}", path.display()));
+    }
+    Ok(ImageData::Encoded {
+        bytes: Binary::Bytes(bytes),
+    })
+}
+
+/// Writes a verb's output; a closed pipe (`| head`) ends it quietly instead of panicking as
+/// println! does.
+pub fn print(out: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
     }
 }
 
