@@ -267,6 +267,12 @@ impl Ui {
     /// Sends a one-shot request (`Run`); its answer arrives in [`Ui::output`] under the id
     /// returned. `None` while the model is not ready or another request runs.
     pub fn run_task(&self, input: TaskInput) -> Option<u64> {
+        self.run_task_with(input, &[])
+    }
+
+    /// [`Ui::run_task`] with buffers the page holds in JavaScript (canvas pixels) as the
+    /// input's `Binary::Attached(0..)`: transferred to the worker, not copied.
+    pub fn run_task_with(&self, input: TaskInput, buffers: &[js_sys::ArrayBuffer]) -> Option<u64> {
         if !self.ready() || self.running.get_untracked().is_some() {
             return None;
         }
@@ -274,7 +280,18 @@ impl Ui {
         self.partials.set(Vec::new());
         let id = self.id();
         self.running.set(Some(id));
-        self.send(Request::Run { id, input });
+        let request = Request::Run { id, input };
+        let sent = self
+            .bridge
+            .with_value(|b| b.as_ref().map(|b| b.send_with(&request, buffers)));
+        match sent {
+            Some(Ok(())) => {}
+            Some(Err(e)) => self.fail(ErrorReport::new(ErrorCode::Internal, e)),
+            None => self.fail(ErrorReport::new(
+                ErrorCode::Internal,
+                "the model worker is not running",
+            )),
+        }
         Some(id)
     }
 

@@ -6,6 +6,7 @@ mod classification;
 mod embeddings;
 mod speech;
 mod status;
+mod vision;
 
 use lantern_core::Task;
 use leptos::prelude::*;
@@ -76,6 +77,8 @@ pub fn Demo() -> impl IntoView {
             Task::AutomaticSpeechRecognition => {
                 view! { <speech::SpeechRecognition /> }.into_any()
             }
+            Task::ImageClassification => view! { <vision::Vision detect=false /> }.into_any(),
+            Task::ObjectDetection => view! { <vision::Vision detect=true /> }.into_any(),
         }}
         <cache::CachePanel />
     }
