@@ -242,7 +242,7 @@ pub fn post_process(
         }
         let score = exps[best] / sum;
         // NaN scores (a broken model) are never kept, as `s > threshold` is false for them.
-        if !(score > threshold) {
+        if score.partial_cmp(&threshold) != Some(std::cmp::Ordering::Greater) {
             continue;
         }
         let (cx, cy, bw, bh) = (b[0], b[1], b[2], b[3]);

@@ -1,0 +1,182 @@
+//! The image demos, built by `lantern build` and served by `lantern serve`, in headless
+//! Chromium against the mirror: a photo uploaded through the `image-input` file picker; the
+//! labels (EfficientNet-Lite0) and boxes (the tiny DETR) the page shows equal `lantern run`'s,
+//! with threads and without. The page's pixels are the browser's decoding of the PNG, which is
+//! lossless, so they equal the CLI's.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use lantern_e2e::*;
+
+const CLASSIFIER: &str = "lantern-fixtures/efficientnet-lite0";
+const DETECTOR: &str = "lantern-fixtures/tiny-detr-resnet";
+
+/// A sample photo's canonical path (WebDriver uploads only from one).
+fn sample(name: &str) -> PathBuf {
+    fixture_dir()
+        .join("lantern-fixtures/vision-samples")
+        .join(name)
+        .canonicalize()
+        .unwrap()
+}
+
+/// The `backend` hook: exactly `want`, or for `"cpu threads>1"` the threaded build's pool.
+fn backend_is(shown: &str, want: &str) -> bool {
+    match want {
+        "cpu threads>1" => shown.starts_with("cpu threads=") && shown != "cpu threads=1",
+        _ => shown == want,
+    }
+}
+
+/// Opens the demo, loads the model, picks the photo and waits until the page has decoded it.
+async fn open(
+    demo: &str,
+    mirror: &str,
+    isolation: bool,
+    photo: &PathBuf,
+) -> (tempfile::TempDir, Server, Browser) {
+    let space = build_space(demo, mirror);
+    let server = Server::start(space.path(), isolation).await;
+    let b = Browser::start().await;
+    b.open(&server.url).await;
+    assert!(!b.is_enabled("run").await && !b.is_enabled("image-input").await);
+    b.click("load").await;
+    b.wait_ready().await;
+    b.find("image-input")
+        .await
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    let name = photo.file_name().unwrap().to_str().unwrap().to_owned();
+    b.wait_for("image-status", STEP_TIMEOUT, |p| {
+        p.text.starts_with(&format!("{name}: ")) && p.text.contains('×')
+    })
+    .await;
+    (space, server, b)
+}
+
+async fn classification(isolation: bool, backend: &str) {
+    let mirror = start_fixture_mirror();
+    let photo = sample("chelsea.png");
+    let native = lantern_json(
+        &[
+            "run",
+            "image-classification",
+            "--model",
+            CLASSIFIER,
+            "--image",
+            photo.to_str().unwrap(),
+        ],
+        &mirror.url(),
+    );
+    let (_space, _server, b) = open(
+        "tests/demos/image-classification.toml",
+        &mirror.url(),
+        isolation,
+        &photo,
+    )
+    .await;
+    b.click("run").await;
+    let list = b.wait_for("labels", LOAD_TIMEOUT, |_| true).await;
+    let items = list.find_all(fantoccini::Locator::Css("li")).await.unwrap();
+    let want = native["labels"].as_array().unwrap();
+    assert_eq!(items.len(), want.len());
+    for (li, w) in items.iter().zip(want) {
+        let label = li.attr("data-label").await.unwrap().unwrap();
+        let score: f64 = li
+            .attr("data-score")
+            .await
+            .unwrap()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(label, w["label"].as_str().unwrap());
+        // Four decimals shown, and wasm against native arithmetic.
+        assert!((score - w["score"].as_f64().unwrap()).abs() <= 5e-5 + 1e-4);
+    }
+    let shown = b.text("backend").await;
+    assert!(backend_is(&shown, backend), "{shown}, expected {backend}");
+}
+
+async fn detection(isolation: bool, backend: &str) {
+    let mirror = start_fixture_mirror();
+    let photo = sample("coffee.png");
+    let native = lantern_json(
+        &[
+            "run",
+            "object-detection",
+            "--model",
+            DETECTOR,
+            "--image",
+            photo.to_str().unwrap(),
+            "--threshold",
+            "0",
+        ],
+        &mirror.url(),
+    );
+    let (_space, _server, b) = open(
+        "tests/demos/object-detection.toml",
+        &mirror.url(),
+        isolation,
+        &photo,
+    )
+    .await;
+    // Every detection: the slider to 0 (the page filters what it was given).
+    b.find("threshold")
+        .await
+        .send_keys(&"\u{E012}".repeat(100))
+        .await
+        .unwrap();
+    b.click("run").await;
+    let list = b.wait_for("detections", LOAD_TIMEOUT, |_| true).await;
+    let items = list.find_all(fantoccini::Locator::Css("li")).await.unwrap();
+    let want = native["detections"].as_array().unwrap();
+    assert_eq!(items.len(), want.len());
+    for (li, w) in items.iter().zip(want) {
+        let label = li.attr("data-label").await.unwrap().unwrap();
+        let score: f64 = li
+            .attr("data-score")
+            .await
+            .unwrap()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let bbox: Vec<i64> = li
+            .attr("data-box")
+            .await
+            .unwrap()
+            .unwrap()
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(label, w["label"].as_str().unwrap());
+        assert!((score - w["score"].as_f64().unwrap()).abs() <= 5e-5 + 1e-4);
+        for (got, corner) in bbox.iter().zip(["xmin", "ymin", "xmax", "ymax"]) {
+            let want = w["box"][corner].as_i64().unwrap();
+            assert!((got - want).abs() <= 1, "{corner}: {bbox:?} vs {w}");
+        }
+    }
+    let shown = b.text("backend").await;
+    assert!(backend_is(&shown, backend), "{shown}, expected {backend}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn classification_equals_the_cli_with_threads() {
+    classification(true, "cpu threads>1").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn classification_equals_the_cli_without_threads() {
+    classification(false, "cpu threads=1").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn detection_equals_the_cli_with_threads() {
+    detection(true, "cpu threads>1").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn detection_equals_the_cli_without_threads() {
+    detection(false, "cpu threads=1").await;
+}
