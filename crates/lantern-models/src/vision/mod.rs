@@ -10,11 +10,18 @@
 //! The family is chosen from `config.json`'s `model_type` ([`Family`]); a family this crate
 //! does not run yet is [`ModelError::UnsupportedArchitecture`], naming it.
 
+mod layers;
+mod vit;
+mod yolos;
+
 use std::fmt;
 
 use crate::LocalFuture;
 use crate::error::{ModelError, Result};
 use crate::ops::Backend;
+
+pub use vit::Vit;
+pub use yolos::Yolos;
 
 /// One preprocessed image.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -154,10 +161,12 @@ pub fn load_image_classifier_on<B: Backend>(
     safetensors: &[u8],
 ) -> Result<Box<dyn ImageClassifier>> {
     let family = Family::from_config(config_json)?;
-    let _ = (backend, safetensors);
-    Err(ModelError::UnsupportedArchitecture(format!(
-        "{family:?} image classification is not implemented yet"
-    )))
+    match family {
+        Family::Vit => Ok(Box::new(vit::Vit::load(backend, config_json, safetensors)?)),
+        _ => Err(ModelError::UnsupportedArchitecture(format!(
+            "{family:?} image classification is not implemented yet"
+        ))),
+    }
 }
 
 /// Loads an object detector on `backend` (as [`load_image_classifier_on`]).
@@ -167,8 +176,14 @@ pub fn load_object_detector_on<B: Backend>(
     safetensors: &[u8],
 ) -> Result<Box<dyn ObjectDetector>> {
     let family = Family::from_config(config_json)?;
-    let _ = (backend, safetensors);
-    Err(ModelError::UnsupportedArchitecture(format!(
-        "{family:?} object detection is not implemented yet"
-    )))
+    match family {
+        Family::Yolos => Ok(Box::new(yolos::Yolos::load(
+            backend,
+            config_json,
+            safetensors,
+        )?)),
+        _ => Err(ModelError::UnsupportedArchitecture(format!(
+            "{family:?} object detection is not implemented yet"
+        ))),
+    }
 }
