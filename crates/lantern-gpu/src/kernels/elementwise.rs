@@ -19,6 +19,7 @@ enum Op {
     MulRow = 7,
     Relu = 8,
     Tanh = 9,
+    Relu6 = 10,
 }
 
 impl Gpu {
@@ -103,6 +104,11 @@ impl Gpu {
     /// `max(x, 0)`.
     pub fn relu(&self, a: &GpuTensor) -> Result<GpuTensor> {
         self.elementwise(Op::Relu, a, None)
+    }
+
+    /// `min(max(x, 0), 6)` (MobileNet's and EfficientNet-Lite's `relu6`).
+    pub fn relu6(&self, a: &GpuTensor) -> Result<GpuTensor> {
+        self.elementwise(Op::Relu6, a, None)
     }
 
     /// `tanh(x)`.

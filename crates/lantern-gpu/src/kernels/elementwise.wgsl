@@ -9,6 +9,7 @@
 //   7 mul_row    Y = A * B[column]
 //   8 relu       Y = max(A, 0)
 //   9 tanh       Y = tanh(A)
+//  10 relu6      Y = clamp(A, 0, 6)
 // Unary ops are given A as B too, so every op has the same bindings.
 override OP: u32;
 
@@ -65,6 +66,7 @@ fn main(@builtin(local_invocation_index) lid: u32,
         case 6u: { y = a + B[i % P.cols]; }
         case 7u: { y = a * B[i % P.cols]; }
         case 8u: { y = select(a, 0.0, a < 0.0); }
+        case 10u: { y = clamp(a, 0.0, 6.0); }
         default: { y = safe_tanh(a); }
     }
     Y[i] = y;

@@ -71,6 +71,10 @@ pub enum Activation {
     GeluTanh,
     Relu,
     Tanh,
+    /// `min(max(x, 0), 6)` (MobileNet's and EfficientNet-Lite's `relu6`).
+    Relu6,
+    /// `x * sigmoid(x)` (`silu`, `swish`).
+    Silu,
 }
 
 /// How a dense weight is held in memory ([`Backend::dense`]).
@@ -155,6 +159,224 @@ impl AttendShape<'_> {
             ))
         }
     }
+}
+
+/// Cells added around an image before a 2-D window op: zeros for a convolution, ignored by
+/// max pooling. Four sides, so that both PyTorch's symmetric padding and TF's "same" padding
+/// (which puts the odd cell at the bottom and right) are one value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Padding2d {
+    pub top: usize,
+    pub left: usize,
+    pub bottom: usize,
+    pub right: usize,
+}
+
+impl Padding2d {
+    /// `pad` cells on every side (PyTorch's `Conv2d(padding=pad)`).
+    pub fn symmetric(pad: usize) -> Self {
+        Padding2d {
+            top: pad,
+            left: pad,
+            bottom: pad,
+            right: pad,
+        }
+    }
+
+    /// TF's "same" padding: per axis `total = max((ceil(n / stride) - 1) * stride + kernel - n,
+    /// 0)`, the smaller half before (top, left), so the output has `ceil(n / stride)` cells.
+    pub fn tf_same(height: usize, width: usize, kernel: usize, stride: usize) -> Self {
+        let amount = |n: usize| {
+            let total = if stride == 0 {
+                0
+            } else {
+                (n.div_ceil(stride).saturating_sub(1) * stride + kernel).saturating_sub(n)
+            };
+            (total / 2, total - total / 2)
+        };
+        let ((top, bottom), (left, right)) = (amount(height), amount(width));
+        Padding2d {
+            top,
+            left,
+            bottom,
+            right,
+        }
+    }
+}
+
+/// The geometry of a 2-D window op (convolution, pooling) over one image held as
+/// `[height * width, channels]`: one row per pixel, row-major over `y` then `x` (NHWC without
+/// the batch), channels as columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window2d {
+    pub height: usize,
+    pub width: usize,
+    pub kernel_h: usize,
+    pub kernel_w: usize,
+    /// The same step along both axes.
+    pub stride: usize,
+    pub padding: Padding2d,
+}
+
+impl Window2d {
+    /// A square `kernel` with TF "same" padding.
+    pub fn tf_same(height: usize, width: usize, kernel: usize, stride: usize) -> Self {
+        Window2d {
+            height,
+            width,
+            kernel_h: kernel,
+            kernel_w: kernel,
+            stride,
+            padding: Padding2d::tf_same(height, width, kernel, stride),
+        }
+    }
+
+    /// A square `kernel` with `pad` cells on every side.
+    pub fn symmetric(
+        height: usize,
+        width: usize,
+        kernel: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Self {
+        Window2d {
+            height,
+            width,
+            kernel_h: kernel,
+            kernel_w: kernel,
+            stride,
+            padding: Padding2d::symmetric(pad),
+        }
+    }
+
+    /// `(out_height, out_width)`, or `None` where the geometry is impossible (an empty image or
+    /// kernel, a zero stride, a kernel larger than the padded image, a padding that would make
+    /// a window see only padding).
+    pub fn out_size(&self) -> Option<(usize, usize)> {
+        let p = self.padding;
+        let axis = |n: usize, k: usize, before: usize, after: usize| {
+            let span = n.checked_add(before)?.checked_add(after)?;
+            if n == 0 || k == 0 || self.stride == 0 || span < k || before >= k || after >= k {
+                return None;
+            }
+            Some((span - k) / self.stride + 1)
+        };
+        Some((
+            axis(self.height, self.kernel_h, p.top, p.bottom)?,
+            axis(self.width, self.kernel_w, p.left, p.right)?,
+        ))
+    }
+
+    /// Checks the geometry against an input of `rows` rows; returns the output size.
+    pub fn check(&self, op: &'static str, rows: usize) -> Result<(usize, usize)> {
+        match self.out_size() {
+            Some(out) if self.height.checked_mul(self.width) == Some(rows) => Ok(out),
+            _ => Err(ModelError::shape(op, format!("{rows} rows for {self:?}"))),
+        }
+    }
+}
+
+/// A PyTorch `Conv2d` weight `[out, in, kh, kw]` laid out as `[out, kh * kw * in]` (kernel
+/// row, kernel column, then input channel), the column order of [`Backend::unfold2d`], so that
+/// a convolution is `unfold2d` + [`Backend::linear`].
+pub fn conv2d_weight_for_unfold(
+    w: &[f32],
+    out: usize,
+    inp: usize,
+    kh: usize,
+    kw: usize,
+) -> Result<Vec<f32>> {
+    let n = [out, inp, kh, kw]
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d));
+    if n != Some(w.len()) {
+        return Err(ModelError::shape(
+            "conv2d_weight",
+            format!("{} values for [{out}, {inp}, {kh}, {kw}]", w.len()),
+        ));
+    }
+    let mut r = vec![0f32; w.len()];
+    for o in 0..out {
+        for c in 0..inp {
+            for y in 0..kh {
+                for x in 0..kw {
+                    r[((o * kh + y) * kw + x) * inp + c] = w[((o * inp + c) * kh + y) * kw + x];
+                }
+            }
+        }
+    }
+    Ok(r)
+}
+
+/// A depthwise `Conv2d` weight `[channels, 1, kh, kw]` laid out as `[kh * kw, channels]`, what
+/// [`Backend::depthwise_conv2d`] takes: one kernel cell's weights for every channel side by
+/// side, so its inner loop runs over contiguous channels (SIMD lanes).
+pub fn depthwise_weight_layout(
+    w: &[f32],
+    channels: usize,
+    kh: usize,
+    kw: usize,
+) -> Result<Vec<f32>> {
+    let cells = kh.checked_mul(kw);
+    if cells.and_then(|c| c.checked_mul(channels)) != Some(w.len()) {
+        return Err(ModelError::shape(
+            "depthwise_weight",
+            format!("{} values for [{channels}, 1, {kh}, {kw}]", w.len()),
+        ));
+    }
+    let cells = kh * kw;
+    let mut r = vec![0f32; w.len()];
+    for c in 0..channels {
+        for k in 0..cells {
+            r[k * channels + c] = w[c * cells + k];
+        }
+    }
+    Ok(r)
+}
+
+/// BatchNorm (inference: running statistics) folded into the convolution before it: the
+/// weight `w` (`out` rows of any length, PyTorch's layout) is scaled per output channel and
+/// `bias` (the convolution's own, or zeros) becomes `(bias - mean) * scale + beta`, with
+/// `scale = gamma / sqrt(var + eps)`. Done once at load, so a conv + BN is one op.
+pub fn fold_batch_norm(
+    w: &mut [f32],
+    bias: &mut [f32],
+    gamma: &[f32],
+    beta: &[f32],
+    mean: &[f32],
+    var: &[f32],
+    eps: f32,
+) -> Result<()> {
+    let out = bias.len();
+    if out == 0
+        || gamma.len() != out
+        || beta.len() != out
+        || mean.len() != out
+        || var.len() != out
+        || !w.len().is_multiple_of(out)
+    {
+        return Err(ModelError::shape(
+            "fold_batch_norm",
+            format!(
+                "{} weights, {out} biases, {}/{}/{}/{} statistics",
+                w.len(),
+                gamma.len(),
+                beta.len(),
+                mean.len(),
+                var.len()
+            ),
+        ));
+    }
+    let per = w.len() / out;
+    for o in 0..out {
+        // In f64: var + eps can be tiny, and the fold should not be the error's source.
+        let scale = f64::from(gamma[o]) / (f64::from(var[o]) + f64::from(eps)).sqrt();
+        for v in &mut w[o * per..(o + 1) * per] {
+            *v = (f64::from(*v) * scale) as f32;
+        }
+        bias[o] = ((f64::from(bias[o]) - f64::from(mean[o])) * scale + f64::from(beta[o])) as f32;
+    }
+    Ok(())
 }
 
 /// What a backend offers the model families.
@@ -344,6 +566,31 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
         stride: usize,
         pad: usize,
     ) -> Result<Self::Tensor>;
+    /// The windows of a 2-D convolution's input side by side (im2col). `x` is one image,
+    /// `[height * width, channels]` ([`Window2d`]); row `oy * out_w + ox` of the result holds,
+    /// for each kernel cell `(ky, kx)` in row-major order, the `channels` values of pixel
+    /// `(oy * stride + ky - top, ox * stride + kx - left)` (zeros where that is padding):
+    /// `[out_h * out_w, kh * kw * channels]`. A convolution is then [`Backend::linear`] with its
+    /// weight laid out by [`conv2d_weight_for_unfold`]. A 1×1 convolution with stride 1 needs no
+    /// unfold (it is `linear` on `x` itself).
+    fn unfold2d(&self, x: &Self::Tensor, window: &Window2d) -> Result<Self::Tensor>;
+    /// A depthwise 2-D convolution (one filter per channel, PyTorch's `groups == channels`)
+    /// plus a bias: `x` is `[height * width, channels]`, `weight` is `[kh * kw, channels]`
+    /// ([`depthwise_weight_layout`]), `bias` has `channels` values (a folded BatchNorm's).
+    /// Returns `[out_h * out_w, channels]`.
+    fn depthwise_conv2d(
+        &self,
+        x: &Self::Tensor,
+        weight: &Self::Vector,
+        bias: &Self::Vector,
+        window: &Window2d,
+    ) -> Result<Self::Tensor>;
+    /// Max pooling of every channel over `window` (padding cells are ignored, as PyTorch's
+    /// `MaxPool2d` pads with -inf). Returns `[out_h * out_w, channels]`.
+    fn max_pool2d(&self, x: &Self::Tensor, window: &Window2d) -> Result<Self::Tensor>;
+    /// The mean of every column (global average pooling of `[height * width, channels]`):
+    /// `[1, cols]`. No rows is a shape error.
+    fn mean_rows(&self, x: &Self::Tensor) -> Result<Self::Tensor>;
     /// Rows `rows` of `x`, in that order (the first token of each text for a classification
     /// head, or the real rows of a padded batch), so that a GPU reads back only those.
     fn gather_rows(&self, x: &Self::Tensor, rows: &[usize]) -> Result<Self::Tensor>;

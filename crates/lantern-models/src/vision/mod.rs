@@ -10,7 +10,10 @@
 //! The family is chosen from `config.json`'s `model_type` ([`Family`]); a family this crate
 //! does not run yet is [`ModelError::UnsupportedArchitecture`], naming it.
 
+mod conv;
+pub mod efficientnet_lite;
 mod layers;
+pub mod resnet;
 mod vit;
 mod yolos;
 
@@ -163,6 +166,16 @@ pub fn load_image_classifier_on<B: Backend>(
     let family = Family::from_config(config_json)?;
     match family {
         Family::Vit => Ok(Box::new(vit::Vit::load(backend, config_json, safetensors)?)),
+        Family::EfficientNetLite => Ok(Box::new(efficientnet_lite::EfficientNetLite::load(
+            backend,
+            config_json,
+            safetensors,
+        )?)),
+        Family::Resnet => Ok(Box::new(resnet::ResNetClassifier::load(
+            backend,
+            config_json,
+            safetensors,
+        )?)),
         _ => Err(ModelError::UnsupportedArchitecture(format!(
             "{family:?} image classification is not implemented yet"
         ))),
@@ -178,6 +191,11 @@ pub fn load_object_detector_on<B: Backend>(
     let family = Family::from_config(config_json)?;
     match family {
         Family::Yolos => Ok(Box::new(yolos::Yolos::load(
+            backend,
+            config_json,
+            safetensors,
+        )?)),
+        Family::Detr => Ok(Box::new(detr::Detr::load(
             backend,
             config_json,
             safetensors,

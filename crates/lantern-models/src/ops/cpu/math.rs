@@ -131,6 +131,13 @@ pub fn relu(xs: &mut [f32]) {
     }
 }
 
+/// `min(max(x, 0), 6)` in place (`clamp` keeps a NaN a NaN, as PyTorch's `relu6` does).
+pub fn relu6(xs: &mut [f32]) {
+    for x in xs.iter_mut() {
+        *x = x.clamp(0.0, 6.0);
+    }
+}
+
 /// Dot product with 8 independent accumulators (vectorizable, and the same order everywhere).
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {

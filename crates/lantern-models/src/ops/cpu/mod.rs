@@ -8,6 +8,7 @@
 
 mod attention;
 mod cast;
+pub(crate) mod conv;
 pub(crate) mod dense;
 pub(crate) mod encoder_attention;
 pub mod half_dot;
@@ -25,7 +26,7 @@ pub use matrix::CpuMatrix;
 
 use super::{
     Activation, AttendShape, AttentionShape, Backend, Quantization, Rope, RopeAngles, RopeStyle,
-    TensorData,
+    TensorData, Window2d,
 };
 use crate::error::{ModelError, Result};
 use crate::gguf::GgmlDType;
@@ -437,6 +438,8 @@ impl Backend for Cpu {
             Activation::GeluTanh => math::gelu_tanh(&mut x.data),
             Activation::Relu => math::relu(&mut x.data),
             Activation::Tanh => math::tanh(&mut x.data),
+            Activation::Relu6 => math::relu6(&mut x.data),
+            Activation::Silu => x.data.iter_mut().for_each(|v| *v = math::silu(*v)),
         }
         Ok(())
     }
@@ -495,6 +498,43 @@ impl Backend for Cpu {
             rows: out_rows,
             cols: width,
             data,
+        })
+    }
+
+    fn unfold2d(&self, x: &CpuTensor, window: &Window2d) -> Result<CpuTensor> {
+        let (data, rows, cols) = conv::unfold2d(&x.data, x.cols, window)?;
+        Ok(CpuTensor { rows, cols, data })
+    }
+
+    fn depthwise_conv2d(
+        &self,
+        x: &CpuTensor,
+        weight: &Vec<f32>,
+        bias: &Vec<f32>,
+        window: &Window2d,
+    ) -> Result<CpuTensor> {
+        let (data, rows) = conv::depthwise_conv2d(&x.data, x.cols, weight, bias, window)?;
+        Ok(CpuTensor {
+            rows,
+            cols: x.cols,
+            data,
+        })
+    }
+
+    fn max_pool2d(&self, x: &CpuTensor, window: &Window2d) -> Result<CpuTensor> {
+        let (data, rows) = conv::max_pool2d(&x.data, x.cols, window)?;
+        Ok(CpuTensor {
+            rows,
+            cols: x.cols,
+            data,
+        })
+    }
+
+    fn mean_rows(&self, x: &CpuTensor) -> Result<CpuTensor> {
+        Ok(CpuTensor {
+            rows: 1,
+            cols: x.cols,
+            data: conv::mean_rows(&x.data, x.rows, x.cols)?,
         })
     }
 

@@ -29,10 +29,10 @@ use lantern_gpu::{
 };
 
 use super::cpu::dense::q8_0_bytes;
-use super::cpu::{Cpu, CpuMatrix};
+use super::cpu::{self, Cpu, CpuMatrix};
 use super::{
     Activation, AttendShape, AttentionShape, Backend, Quantization, Rope, RopeAngles, RopeStyle,
-    TensorData,
+    TensorData, Window2d,
 };
 use crate::error::{ModelError, Result};
 use crate::gguf::GgmlDType;
@@ -412,6 +412,8 @@ impl Backend for Gpu {
             Activation::GeluTanh => self.gpu.gelu_tanh(x),
             Activation::Relu => self.gpu.relu(x),
             Activation::Tanh => self.gpu.tanh(x),
+            Activation::Relu6 => self.gpu.relu6(x),
+            Activation::Silu => self.gpu.silu(x),
         }?;
         Ok(())
     }
@@ -454,6 +456,41 @@ impl Backend for Gpu {
         pad: usize,
     ) -> Result<GpuTensor> {
         Ok(self.gpu.unfold1d(x, kernel, stride, pad)?)
+    }
+
+    // TEMPORARY (issue 14): the 2-D window ops have no WGSL kernels yet. They read the input
+    // back, run the CPU backend's code (`cpu::conv`) and upload the result, so the convolution
+    // nets are correct on this backend natively, if slow. In a browser a synchronous readback
+    // is refused (`GpuError::Unsupported`, a device failure), so a caller falls back to the
+    // CPU there until real kernels replace these four methods.
+    fn unfold2d(&self, x: &GpuTensor, window: &Window2d) -> Result<GpuTensor> {
+        let host = self.read(x)?;
+        let (data, rows, cols) = cpu::conv::unfold2d(&host, x.cols(), window)?;
+        self.tensor(data, rows, cols)
+    }
+
+    fn depthwise_conv2d(
+        &self,
+        x: &GpuTensor,
+        weight: &GpuTensor,
+        bias: &GpuTensor,
+        window: &Window2d,
+    ) -> Result<GpuTensor> {
+        let (host, weight, bias) = (self.read(x)?, self.read(weight)?, self.read(bias)?);
+        let (data, rows) = cpu::conv::depthwise_conv2d(&host, x.cols(), &weight, &bias, window)?;
+        self.tensor(data, rows, x.cols())
+    }
+
+    fn max_pool2d(&self, x: &GpuTensor, window: &Window2d) -> Result<GpuTensor> {
+        let host = self.read(x)?;
+        let (data, rows) = cpu::conv::max_pool2d(&host, x.cols(), window)?;
+        self.tensor(data, rows, x.cols())
+    }
+
+    fn mean_rows(&self, x: &GpuTensor) -> Result<GpuTensor> {
+        let host = self.read(x)?;
+        let data = cpu::conv::mean_rows(&host, x.rows(), x.cols())?;
+        self.tensor(data, 1, x.cols())
     }
 
     fn gather_rows(&self, x: &GpuTensor, rows: &[usize]) -> Result<GpuTensor> {
