@@ -330,3 +330,66 @@ fn yolos_interpolates_positions_as_transformers() {
         .unwrap_err();
     assert!(err.to_string().contains("patch"), "{err}");
 }
+
+#[test]
+fn detr_matches_transformers() {
+    let name = "tiny-detr-resnet";
+    let model = detector(name);
+    assert_eq!(model.num_labels(), 4);
+    for case in cases(name) {
+        let image = case["image"].as_str().unwrap();
+        let px = pixels(name, image);
+        let shape: Vec<usize> = serde_json::from_value(case["pixel_values_shape"].clone()).unwrap();
+        assert_eq!(shape[1..], px.shape(), "{image}: preprocessing");
+        check_detections(&format!("{name} {image}"), &*model, &input(&px), &case);
+    }
+}
+
+/// A padded input (the bottom and right masked, zeros there): the mask downsampled to the
+/// feature map, the sine positions of a partial mask, padding left out of the attention.
+#[test]
+fn detr_masks_padding_as_transformers() {
+    let model = detector("tiny-detr-resnet");
+    let golden = sizes_golden();
+    let cases = golden["detr_padded"].as_array().unwrap();
+    assert_eq!(cases.len(), 2);
+    let size = |case: &Value, k: &str| case[k].as_u64().unwrap() as usize;
+    for case in cases {
+        let (h, w) = (size(case, "height"), size(case, "width"));
+        let (rh, rw) = (size(case, "real_height"), size(case, "real_width"));
+        let mut px = synthetic(h, w);
+        let mut mask = vec![0u8; h * w];
+        for (i, v) in px.iter_mut().enumerate() {
+            let (y, x) = ((i / w) % h, i % w);
+            if y >= rh || x >= rw {
+                *v = 0.0;
+            } else {
+                mask[y * w + x] = 1;
+            }
+        }
+        let image = ImageInput {
+            pixels: &px,
+            height: h,
+            width: w,
+            mask: Some(&mask),
+        };
+        check_detections(
+            &format!("tiny-detr-resnet {h}x{w} padded from {rh}x{rw}"),
+            &*model,
+            &image,
+            case,
+        );
+    }
+    // A mask with nothing real is an error, not NaNs.
+    let px = synthetic(64, 64);
+    let none = vec![0u8; 64 * 64];
+    let err = model
+        .detect(&ImageInput {
+            pixels: &px,
+            height: 64,
+            width: 64,
+            mask: Some(&none),
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("mask"), "{err}");
+}

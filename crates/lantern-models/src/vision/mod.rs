@@ -11,6 +11,7 @@
 //! does not run yet is [`ModelError::UnsupportedArchitecture`], naming it.
 
 mod conv;
+mod detr;
 pub mod efficientnet_lite;
 mod layers;
 pub mod resnet;
@@ -23,6 +24,7 @@ use crate::LocalFuture;
 use crate::error::{ModelError, Result};
 use crate::ops::Backend;
 
+pub use detr::Detr;
 pub use vit::Vit;
 pub use yolos::Yolos;
 
