@@ -6,6 +6,8 @@
 #   scripts/reference/vision_models.py      tests/fixtures/vision/ (tiny random ViT, ResNet, DETR,
 #                                           YOLOS) and crates/lantern-pipelines/tests/data/vision_models.golden.json
 #   scripts/reference/efficientnet_lite0.py crates/lantern-pipelines/tests/data/efficientnet_lite0.golden.json
+#   scripts/reference/vision_transformers.py crates/lantern-models/tests/data/vision_transformers.golden.json
+#                                           (bicubic interpolation; tiny-yolos at other input sizes)
 # Needs the vision fixtures first (scripts/fixtures-vision.sh: scikit-image's photos and the
 # converted EfficientNet-Lite0), and PyPI (torch pulls its CUDA runtime packages, ~7 GB).
 #
@@ -33,5 +35,6 @@ trap 'rm -rf "$pth"' EXIT
 "$venv/bin/python" scripts/reference/vision_models.py --mirror "$mirror"
 "$venv/bin/python" scripts/reference/efficientnet_lite0.py --mirror "$mirror" --pth "$pth/model.pth" \
   --out crates/lantern-pipelines/tests/data/efficientnet_lite0.golden.json
+"$venv/bin/python" scripts/reference/vision_transformers.py
 # The tiny models into the mirror (their stamps follow the committed files).
 scripts/fixtures-vision.sh

@@ -4,10 +4,11 @@
 //! `efficientnet_lite0.golden.json`) and the tiny ResNet (`tests/fixtures/vision`, golden
 //! `vision_models.golden.json`), both on chelsea.png and coffee.png preprocessed by
 //! `lantern-vision` as the pipeline does. Needs the fixture files (`scripts/fixtures.sh`).
-#![cfg(not(target_arch = "wasm32"))]
+//!
+//! Also in headless Chromium (wasm-bindgen-test: the simd128 build of the ops, and the tiny
+//! ResNet with its files and the two images compiled in); EfficientNet-Lite0's 18 MB stay
+//! native.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_arguments)]
-
-use std::path::PathBuf;
 
 use lantern_models::ModelError;
 use lantern_models::ops::cpu::Cpu;
@@ -17,6 +18,18 @@ use lantern_models::ops::{
 };
 use lantern_models::vision::{ImageInput, load_image_classifier_on};
 use serde_json::Value;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+fn log(line: &str) {
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("{line}");
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_test::console_log!("{line}");
+}
 
 /// Deterministic pseudo-random values in [-1, 1).
 fn values(n: usize, seed: u64) -> Vec<f32> {
@@ -356,22 +369,67 @@ fn bad_shapes_are_errors() {
     ));
 }
 
-fn mirror() -> PathBuf {
+#[cfg(not(target_arch = "wasm32"))]
+fn mirror() -> std::path::PathBuf {
     match std::env::var_os("LANTERN_FIXTURES") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/fixtures/mirror"),
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../target/fixtures/mirror"),
     }
 }
 
-fn read(path: PathBuf) -> Vec<u8> {
+#[cfg(not(target_arch = "wasm32"))]
+fn read(path: std::path::PathBuf) -> Vec<u8> {
     std::fs::read(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run scripts/fixtures.sh)", path.display()))
 }
 
+/// A sample image's bytes (`lantern-fixtures/vision-samples`).
+#[cfg(not(target_arch = "wasm32"))]
+fn sample(name: &str) -> Vec<u8> {
+    read(mirror().join("lantern-fixtures/vision-samples").join(name))
+}
+
+/// A sample image's bytes, compiled in from the mirror for the browser.
+#[cfg(target_arch = "wasm32")]
+fn sample(name: &str) -> Vec<u8> {
+    macro_rules! samples {
+        ($file:literal) => {
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../target/fixtures/mirror/lantern-fixtures/vision-samples/",
+                $file
+            ))
+        };
+    }
+    match name {
+        "chelsea.png" => samples!("chelsea.png").to_vec(),
+        "coffee.png" => samples!("coffee.png").to_vec(),
+        other => panic!("no compiled-in sample {other}"),
+    }
+}
+
+/// A file of the tiny ResNet (`tests/fixtures/vision`, 25 KB in all), compiled in.
+fn tiny_resnet(file: &str) -> Vec<u8> {
+    macro_rules! tiny {
+        ($file:literal) => {
+            include_bytes!(concat!(
+                "../../../tests/fixtures/vision/tiny-resnet-classification/",
+                $file
+            ))
+        };
+    }
+    match file {
+        "config.json" => tiny!("config.json").to_vec(),
+        "preprocessor_config.json" => tiny!("preprocessor_config.json").to_vec(),
+        "model.safetensors" => tiny!("model.safetensors").to_vec(),
+        other => panic!("no tiny-resnet file {other}"),
+    }
+}
+
 /// The sample image preprocessed by `lantern-vision` with `preprocessor_config.json`.
 fn pixels(image: &str, preprocessor: &[u8]) -> lantern_vision::PixelValues {
-    let bytes = read(mirror().join("lantern-fixtures/vision-samples").join(image));
-    let img = lantern_vision::decode(&bytes).unwrap();
+    let img = lantern_vision::decode(&sample(image)).unwrap();
     let cfg =
         lantern_vision::ImageProcessorConfig::from_json(std::str::from_utf8(preprocessor).unwrap())
             .unwrap();
@@ -405,6 +463,7 @@ fn classify(
     model.classify(&input).unwrap()
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn efficientnet_lite0_matches_the_reference() {
     let repo = mirror().join("lantern-fixtures/efficientnet-lite0");
@@ -457,14 +516,14 @@ fn efficientnet_lite0_matches_the_reference() {
             .iter()
             .map(|&(i, p)| (probs[i] - p).abs())
             .fold(0f64, f64::max);
-        eprintln!(
+        log(&format!(
             "efficientnet-lite0 {name}: top-5 {got:?} (golden {:?}), top-5 probabilities within \
              {prob_diff:.2e}, logits first16 within {d16:.2e}, top-5 logits within \
              {top_logit_diff:.2e}, sum {sum:.4} (golden {:.4}), abs sum {abs_sum:.4} (golden {:.4})",
             want.iter().map(|w| w.0).collect::<Vec<_>>(),
             case["logits_sum"].as_f64().unwrap(),
             case["logits_abs_sum"].as_f64().unwrap(),
-        );
+        ));
         assert_eq!(
             got,
             want.iter().map(|w| w.0).collect::<Vec<_>>(),
@@ -489,18 +548,11 @@ fn efficientnet_lite0_matches_the_reference() {
     }
 }
 
-fn tiny_resnet_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/vision/tiny-resnet-classification")
-}
-
 #[test]
 fn tiny_resnet_matches_transformers() {
-    let dir = tiny_resnet_dir();
-    let config = read(dir.join("config.json"));
-    let pre = read(dir.join("preprocessor_config.json"));
-    let model =
-        load_image_classifier_on(Cpu, &config, &read(dir.join("model.safetensors"))).unwrap();
+    let config = tiny_resnet("config.json");
+    let pre = tiny_resnet("preprocessor_config.json");
+    let model = load_image_classifier_on(Cpu, &config, &tiny_resnet("model.safetensors")).unwrap();
     assert_eq!(model.num_labels(), 5);
     let labels: Value = serde_json::from_slice::<Value>(&config).unwrap()["id2label"].clone();
     let golden: Value = serde_json::from_str(include_str!(
@@ -536,9 +588,9 @@ fn tiny_resnet_matches_transformers() {
             );
             prob_diff = prob_diff.max((probs[order[rank]] - item["score"].as_f64().unwrap()).abs());
         }
-        eprintln!(
+        log(&format!(
             "tiny-resnet {name}: logits within {d:.2e}, pipeline scores within {prob_diff:.2e}"
-        );
+        ));
         assert!(d <= 1e-4, "{name}: logits {d}");
         assert!(prob_diff <= 1e-4, "{name}: scores {prob_diff}");
     }
@@ -546,9 +598,8 @@ fn tiny_resnet_matches_transformers() {
 
 #[test]
 fn bad_configs_and_images_are_errors() {
-    let dir = tiny_resnet_dir();
-    let config = read(dir.join("config.json"));
-    let weights = read(dir.join("model.safetensors"));
+    let config = tiny_resnet("config.json");
+    let weights = tiny_resnet("model.safetensors");
     let model = load_image_classifier_on(Cpu, &config, &weights).unwrap();
     // Pixels that do not make 3 planes.
     let bad = ImageInput {

@@ -86,14 +86,14 @@ struct Raw {
 /// Upper bounds against a hostile or corrupt file: each is far above any released encoder
 /// (XLM-R large: 1024 hidden, 24 layers, 16 heads, 4096 intermediate, 514 positions, a
 /// 250k vocabulary).
-const MAX_HIDDEN: usize = 1 << 14;
-const MAX_LAYERS: usize = 256;
+pub(crate) const MAX_HIDDEN: usize = 1 << 14;
+pub(crate) const MAX_LAYERS: usize = 256;
 const MAX_VOCAB: usize = 1 << 22;
 const MAX_POSITIONS: usize = 1 << 16;
 const MAX_TYPES: usize = 1 << 10;
 const MAX_LABELS: usize = 1 << 16;
 
-fn invalid(name: &'static str, reason: impl Into<String>) -> ModelError {
+pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> ModelError {
     ModelError::InvalidConfig {
         name,
         reason: reason.into(),
@@ -139,12 +139,7 @@ impl Config {
         } else {
             &raw.hidden_act
         };
-        let hidden_act = match act.as_deref().unwrap_or("gelu") {
-            "gelu" => Activation::Gelu,
-            "gelu_new" | "gelu_pytorch_tanh" => Activation::GeluTanh,
-            "relu" => Activation::Relu,
-            other => return Err(invalid(act_field, format!("{other:?} is not supported"))),
-        };
+        let hidden_act = activation(act.as_deref(), act_field)?;
         // DistilBERT's names first; transformers maps the BERT names onto them too.
         let (hidden, layers, heads, inter) = if distil {
             (
@@ -259,7 +254,17 @@ impl Config {
     }
 }
 
-fn required(v: Option<usize>, name: &'static str, max: usize) -> Result<usize> {
+/// transformers' activation of this name (`gelu` when absent).
+pub(crate) fn activation(name: Option<&str>, field: &'static str) -> Result<Activation> {
+    Ok(match name.unwrap_or("gelu") {
+        "gelu" => Activation::Gelu,
+        "gelu_new" | "gelu_pytorch_tanh" => Activation::GeluTanh,
+        "relu" => Activation::Relu,
+        other => return Err(invalid(field, format!("{other:?} is not supported"))),
+    })
+}
+
+pub(crate) fn required(v: Option<usize>, name: &'static str, max: usize) -> Result<usize> {
     match v {
         None => Err(invalid(name, "missing")),
         Some(0) => Err(invalid(name, "must not be 0")),
@@ -274,7 +279,7 @@ fn required(v: Option<usize>, name: &'static str, max: usize) -> Result<usize> {
 
 /// `id2label` as a list in id order (its keys must be `0..n`); without it, `num_labels`
 /// (default 2) labels `LABEL_i`, as transformers' `PretrainedConfig` makes them.
-fn labels(
+pub(crate) fn labels(
     id2label: Option<BTreeMap<String, String>>,
     num_labels: Option<usize>,
 ) -> Result<Vec<String>> {

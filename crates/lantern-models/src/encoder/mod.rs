@@ -15,8 +15,8 @@
 //! # Ok(()) }
 //! ```
 
-mod config;
-mod model;
+pub(crate) mod config;
+pub(crate) mod model;
 pub(crate) mod weights;
 
 use std::fmt;

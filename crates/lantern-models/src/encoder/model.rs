@@ -24,29 +24,33 @@ pub struct Model<B: Backend> {
     classifier: Option<Classifier<B>>,
 }
 
+/// A post-norm transformer layer (BERT's; DETR's encoder layer is the same with positions
+/// added to the queries' and keys' input, [`Layer::forward_at`]).
 #[derive(Debug)]
-struct Layer<B: Backend> {
-    query: Linear<B>,
-    key: Linear<B>,
-    value: Linear<B>,
-    attn_out: Linear<B>,
-    attn_norm: Norm<B>,
-    up: Linear<B>,
-    down: Linear<B>,
-    out_norm: Norm<B>,
+pub(crate) struct Layer<B: Backend> {
+    pub query: Linear<B>,
+    pub key: Linear<B>,
+    pub value: Linear<B>,
+    pub attn_out: Linear<B>,
+    pub attn_norm: Norm<B>,
+    pub up: Linear<B>,
+    pub down: Linear<B>,
+    pub out_norm: Norm<B>,
 }
 
+/// A linear layer with its bias (the encoders' and the vision transformers').
 #[derive(Debug)]
-struct Linear<B: Backend> {
-    w: B::Dense,
-    b: B::Vector,
+pub(crate) struct Linear<B: Backend> {
+    pub w: B::Dense,
+    pub b: B::Vector,
 }
 
+/// A layer norm with its epsilon.
 #[derive(Debug)]
-struct Norm<B: Backend> {
-    gain: B::Vector,
-    bias: B::Vector,
-    eps: f32,
+pub(crate) struct Norm<B: Backend> {
+    pub gain: B::Vector,
+    pub bias: B::Vector,
+    pub eps: f32,
 }
 
 /// A sequence-classification head on the first token: `out(act(dense(h)))`. BERT's pooler
@@ -139,10 +143,10 @@ enum Part {
 
 /// Reads the file's tensors into the backend's weights, one at a time (each is widened to f32,
 /// handed to the backend, and freed before the next).
-struct Loader<'a, 'b, B: Backend> {
-    backend: &'b B,
-    w: Weights<'a>,
-    quantization: Quantization,
+pub(crate) struct Loader<'a, 'b, B: Backend> {
+    pub backend: &'b B,
+    pub w: Weights<'a>,
+    pub quantization: Quantization,
 }
 
 impl<B: Backend> Loader<'_, '_, B> {
@@ -151,11 +155,11 @@ impl<B: Backend> Loader<'_, '_, B> {
         self.backend.table(name, data, rows, cols)
     }
 
-    fn vector(&self, names: &[&str], len: usize) -> Result<B::Vector> {
+    pub fn vector(&self, names: &[&str], len: usize) -> Result<B::Vector> {
         self.backend.vector_f32(self.w.f32(names, &[len])?)
     }
 
-    fn linear(&self, prefix: &str, out: usize, inp: usize) -> Result<Linear<B>> {
+    pub fn linear(&self, prefix: &str, out: usize, inp: usize) -> Result<Linear<B>> {
         let name = format!("{prefix}.weight");
         let w = self.w.f32(&[&name], &[out, inp])?;
         Ok(Linear {
@@ -164,7 +168,7 @@ impl<B: Backend> Loader<'_, '_, B> {
         })
     }
 
-    fn norm(&self, prefix: &str, len: usize, eps: f64) -> Result<Norm<B>> {
+    pub fn norm(&self, prefix: &str, len: usize, eps: f64) -> Result<Norm<B>> {
         // Old TensorFlow-converted checkpoints name the parameters gamma and beta.
         Ok(Norm {
             gain: self.vector(
@@ -486,9 +490,37 @@ impl<B: Backend> Layer<B> {
         shape: &AttendShape<'_>,
         act: Activation,
     ) -> Result<B::Tensor> {
-        let q = self.query.apply(be, x)?;
-        let k = self.key.apply(be, x)?;
+        self.forward_at(be, x, None, None, shape, act)
+    }
+
+    /// The layer with `positions` (as `x`) added to the input of the queries and keys, not of
+    /// the values (DETR's encoder, Carion et al. 2020, <https://arxiv.org/abs/2005.12872>), and
+    /// only rows `kv_rows` of `x` as keys and values where given (the real positions of a
+    /// padded image; `shape.kv_len` is then their count).
+    pub(crate) fn forward_at(
+        &self,
+        be: &B,
+        x: &B::Tensor,
+        positions: Option<&B::Tensor>,
+        kv_rows: Option<&[usize]>,
+        shape: &AttendShape<'_>,
+        act: Activation,
+    ) -> Result<B::Tensor> {
+        let (q, k) = match positions {
+            None => (self.query.apply(be, x)?, self.key.apply(be, x)?),
+            Some(p) => {
+                // A copy of x (the op layer has no other), the positions added to it.
+                let all: Vec<usize> = (0..shape.batch() * shape.q_len).collect();
+                let mut with = be.gather_rows(x, &all)?;
+                be.add_assign(&mut with, p)?;
+                (self.query.apply(be, &with)?, self.key.apply(be, &with)?)
+            }
+        };
         let v = self.value.apply(be, x)?;
+        let (k, v) = match kv_rows {
+            None => (k, v),
+            Some(rows) => (be.gather_rows(&k, rows)?, be.gather_rows(&v, rows)?),
+        };
         let ctx = be.attend(&q, &k, &v, shape)?;
         drop((q, k, v));
         let mut attn = self.attn_out.apply(be, &ctx)?;
@@ -503,13 +535,13 @@ impl<B: Backend> Layer<B> {
 }
 
 impl<B: Backend> Linear<B> {
-    fn apply(&self, be: &B, x: &B::Tensor) -> Result<B::Tensor> {
+    pub(crate) fn apply(&self, be: &B, x: &B::Tensor) -> Result<B::Tensor> {
         be.linear(x, &self.w, Some(&self.b))
     }
 }
 
 impl<B: Backend> Norm<B> {
-    fn apply(&self, be: &B, x: &B::Tensor) -> Result<B::Tensor> {
+    pub(crate) fn apply(&self, be: &B, x: &B::Tensor) -> Result<B::Tensor> {
         be.layer_norm(x, &self.gain, &self.bias, self.eps)
     }
 }

@@ -11,14 +11,22 @@
 //! does not run yet is [`ModelError::UnsupportedArchitecture`], naming it.
 
 mod conv;
+mod detr;
 pub mod efficientnet_lite;
+mod layers;
 pub mod resnet;
+mod vit;
+mod yolos;
 
 use std::fmt;
 
 use crate::LocalFuture;
 use crate::error::{ModelError, Result};
 use crate::ops::Backend;
+
+pub use detr::Detr;
+pub use vit::Vit;
+pub use yolos::Yolos;
 
 /// One preprocessed image.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -159,6 +167,7 @@ pub fn load_image_classifier_on<B: Backend>(
 ) -> Result<Box<dyn ImageClassifier>> {
     let family = Family::from_config(config_json)?;
     match family {
+        Family::Vit => Ok(Box::new(vit::Vit::load(backend, config_json, safetensors)?)),
         Family::EfficientNetLite => Ok(Box::new(efficientnet_lite::EfficientNetLite::load(
             backend,
             config_json,
@@ -182,8 +191,19 @@ pub fn load_object_detector_on<B: Backend>(
     safetensors: &[u8],
 ) -> Result<Box<dyn ObjectDetector>> {
     let family = Family::from_config(config_json)?;
-    let _ = (backend, safetensors);
-    Err(ModelError::UnsupportedArchitecture(format!(
-        "{family:?} object detection is not implemented yet"
-    )))
+    match family {
+        Family::Yolos => Ok(Box::new(yolos::Yolos::load(
+            backend,
+            config_json,
+            safetensors,
+        )?)),
+        Family::Detr => Ok(Box::new(detr::Detr::load(
+            backend,
+            config_json,
+            safetensors,
+        )?)),
+        _ => Err(ModelError::UnsupportedArchitecture(format!(
+            "{family:?} object detection is not implemented yet"
+        ))),
+    }
 }

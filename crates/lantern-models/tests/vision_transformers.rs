@@ -1,0 +1,395 @@
+//! The vision transformers (ViT, YOLOS, DETR) on the CPU backend against transformers: the
+//! tiny fixtures of tests/fixtures/vision on scikit-image's chelsea and coffee, decoded and
+//! preprocessed by `lantern-vision`, compared with the raw outputs in
+//! crates/lantern-pipelines/tests/data/vision_models.golden.json (scripts/reference/vision_models.py),
+//! and YOLOS at other input sizes against crates/lantern-models/tests/data/vision_transformers.golden.json
+//! (scripts/reference/vision_transformers.py). The images come from the fixture mirror
+//! (scripts/fixtures.sh).
+//!
+//! Also in headless Chromium (wasm-bindgen-test, the simd128 build of the ops): the tiny models,
+//! the goldens and the two images are compiled in.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use lantern_models::ops::cpu::Cpu;
+use lantern_models::vision::{
+    ImageInput, ObjectDetector, load_image_classifier_on, load_object_detector_on,
+};
+use lantern_vision::{ImageProcessorConfig, PixelValues, decode, preprocess};
+use serde_json::Value;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+/// The logits' tolerance (absolute), and the boxes' (relative to their value).
+const LOGITS_TOL: f64 = 1e-4;
+const BOXES_REL_TOL: f64 = 1e-3;
+
+fn log(line: &str) {
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("{line}");
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_test::console_log!("{line}");
+}
+
+/// A file of a tiny model (tests/fixtures/vision, 450 KB for the three), compiled in.
+fn fixture(model: &str, file: &str) -> &'static [u8] {
+    macro_rules! files {
+        ($($model:literal),*) => {
+            match (model, file) {
+                $(
+                    ($model, "config.json") => include_bytes!(concat!(
+                        "../../../tests/fixtures/vision/", $model, "/config.json")),
+                    ($model, "preprocessor_config.json") => include_bytes!(concat!(
+                        "../../../tests/fixtures/vision/", $model, "/preprocessor_config.json")),
+                    ($model, "model.safetensors") => include_bytes!(concat!(
+                        "../../../tests/fixtures/vision/", $model, "/model.safetensors")),
+                )*
+                _ => panic!("no fixture {model}/{file}"),
+            }
+        };
+    }
+    files!("tiny-vit-classification", "tiny-yolos", "tiny-detr-resnet")
+}
+
+fn golden() -> Value {
+    serde_json::from_str(include_str!(
+        "../../lantern-pipelines/tests/data/vision_models.golden.json"
+    ))
+    .unwrap()
+}
+
+fn sizes_golden() -> Value {
+    serde_json::from_str(include_str!("data/vision_transformers.golden.json")).unwrap()
+}
+
+/// A sample image's bytes (`lantern-fixtures/vision-samples`).
+#[cfg(not(target_arch = "wasm32"))]
+fn sample(name: &str) -> Vec<u8> {
+    let dir = match std::env::var_os("LANTERN_FIXTURES") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../target/fixtures/mirror"),
+    };
+    let path = dir.join("lantern-fixtures/vision-samples").join(name);
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/fixtures.sh)", path.display()))
+}
+
+/// A sample image's bytes, compiled in from the mirror for the browser.
+#[cfg(target_arch = "wasm32")]
+fn sample(name: &str) -> Vec<u8> {
+    macro_rules! samples {
+        ($file:literal) => {
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../target/fixtures/mirror/lantern-fixtures/vision-samples/",
+                $file
+            ))
+        };
+    }
+    match name {
+        "chelsea.png" => samples!("chelsea.png").to_vec(),
+        "coffee.png" => samples!("coffee.png").to_vec(),
+        other => panic!("no compiled-in sample {other}"),
+    }
+}
+
+fn pixels(model: &str, image: &str) -> PixelValues {
+    let img = decode(&sample(image)).unwrap();
+    let cfg = ImageProcessorConfig::from_json(
+        std::str::from_utf8(fixture(model, "preprocessor_config.json")).unwrap(),
+    )
+    .unwrap();
+    preprocess(&img, &cfg).unwrap()
+}
+
+fn input(p: &PixelValues) -> ImageInput<'_> {
+    ImageInput {
+        pixels: &p.data,
+        height: p.height as usize,
+        width: p.width as usize,
+        mask: p.pixel_mask.as_deref(),
+    }
+}
+
+/// Compares `got` with a golden summary (shape, sum, abs sum, leading values) and returns the
+/// largest difference of the leading values; `tol(expected)` is the tolerance of one value.
+fn check(what: &str, got: &[f32], summary: &Value, tol: impl Fn(f64) -> f64) -> f64 {
+    let shape: Vec<usize> = serde_json::from_value(summary["shape"].clone()).unwrap();
+    assert_eq!(
+        got.len(),
+        shape.iter().product::<usize>(),
+        "{what}: shape {shape:?}"
+    );
+    let first: Vec<f64> = serde_json::from_value(summary["first"].clone()).unwrap();
+    let mut worst = 0f64;
+    for (i, (&g, &e)) in got.iter().zip(&first).enumerate() {
+        let d = (f64::from(g) - e).abs();
+        assert!(d <= tol(e), "{what}[{i}]: {g} against {e}");
+        worst = worst.max(d);
+    }
+    let n = got.len() as f64;
+    let sum: f64 = got.iter().map(|&v| f64::from(v)).sum();
+    let abs: f64 = got.iter().map(|&v| f64::from(v).abs()).sum();
+    let (esum, eabs) = (
+        summary["sum"].as_f64().unwrap(),
+        summary["abs_sum"].as_f64().unwrap(),
+    );
+    // The sums of n values, each within its tolerance.
+    let sum_tol = tol(eabs / n) * n;
+    assert!(
+        (sum - esum).abs() <= sum_tol,
+        "{what}: sum {sum} against {esum}"
+    );
+    assert!(
+        (abs - eabs).abs() <= sum_tol,
+        "{what}: abs sum {abs} against {eabs}"
+    );
+    worst
+}
+
+fn cases(model: &str) -> Vec<Value> {
+    golden()["models"][model]["cases"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn vit_matches_transformers() {
+    let name = "tiny-vit-classification";
+    let model = load_image_classifier_on(
+        Cpu,
+        fixture(name, "config.json"),
+        fixture(name, "model.safetensors"),
+    )
+    .unwrap();
+    assert_eq!(model.num_labels(), 5);
+    for case in cases(name) {
+        let image = case["image"].as_str().unwrap();
+        let px = pixels(name, image);
+        let shape: Vec<usize> = serde_json::from_value(case["pixel_values_shape"].clone()).unwrap();
+        assert_eq!(shape[1..], px.shape(), "{image}: preprocessing");
+        let logits = model.classify(&input(&px)).unwrap();
+        let worst = check(&format!("{image} logits"), &logits, &case["logits"], |_| {
+            LOGITS_TOL
+        });
+        log(&format!(
+            "{name} {image}: logits max abs diff {worst:.2e} (tolerance {LOGITS_TOL:.0e})"
+        ));
+        let again = pollster_ready(model.classify_async(&input(&px))).unwrap();
+        assert_eq!(again, logits, "the async path");
+    }
+}
+
+#[test]
+fn vit_rejects_another_size() {
+    let name = "tiny-vit-classification";
+    let model = load_image_classifier_on(
+        Cpu,
+        fixture(name, "config.json"),
+        fixture(name, "model.safetensors"),
+    )
+    .unwrap();
+    let px = vec![0f32; 3 * 64 * 80];
+    let err = model
+        .classify(&ImageInput {
+            pixels: &px,
+            height: 64,
+            width: 80,
+            mask: None,
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("64x80"), "{err}");
+    let err = model
+        .classify(&ImageInput {
+            pixels: &px[1..],
+            height: 64,
+            width: 80,
+            mask: None,
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("image"), "{err}");
+}
+
+#[test]
+fn detector_families_load_as_detectors_only() {
+    let name = "tiny-vit-classification";
+    assert!(
+        load_object_detector_on(
+            Cpu,
+            fixture(name, "config.json"),
+            fixture(name, "model.safetensors"),
+        )
+        .is_err()
+    );
+}
+
+/// Runs a future that is ready at once (the CPU backend's reads).
+fn pollster_ready<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("the CPU backend's read was not ready"),
+    }
+}
+
+fn boxes_tol(e: f64) -> f64 {
+    BOXES_REL_TOL * e.abs()
+}
+
+fn detector(name: &str) -> Box<dyn ObjectDetector> {
+    load_object_detector_on(
+        Cpu,
+        fixture(name, "config.json"),
+        fixture(name, "model.safetensors"),
+    )
+    .unwrap()
+}
+
+/// Checks one image's detections against a case's `logits` and `pred_boxes` summaries.
+fn check_detections(what: &str, model: &dyn ObjectDetector, image: &ImageInput<'_>, case: &Value) {
+    let d = model.detect(image).unwrap();
+    assert_eq!(d.logits.len(), d.queries * d.classes);
+    assert_eq!(d.boxes.len(), d.queries * 4);
+    let logits = check(
+        &format!("{what} logits"),
+        &d.logits,
+        &case["logits"],
+        |_| LOGITS_TOL,
+    );
+    let boxes = check(
+        &format!("{what} boxes"),
+        &d.boxes,
+        &case["pred_boxes"],
+        boxes_tol,
+    );
+    log(&format!(
+        "{what}: logits max abs diff {logits:.2e} (tolerance {LOGITS_TOL:.0e}), boxes {boxes:.2e} \
+         (tolerance {BOXES_REL_TOL:.0e} relative)"
+    ));
+    let again = pollster_ready(model.detect_async(image)).unwrap();
+    assert_eq!(again, d, "the async path");
+}
+
+#[test]
+fn yolos_matches_transformers() {
+    let name = "tiny-yolos";
+    let model = detector(name);
+    assert_eq!(model.num_labels(), 4);
+    for case in cases(name) {
+        let image = case["image"].as_str().unwrap();
+        let px = pixels(name, image);
+        let shape: Vec<usize> = serde_json::from_value(case["pixel_values_shape"].clone()).unwrap();
+        assert_eq!(shape[1..], px.shape(), "{image}: preprocessing");
+        check_detections(&format!("{name} {image}"), &*model, &input(&px), &case);
+    }
+}
+
+/// The deterministic pixels of scripts/reference/vision_transformers.py.
+fn synthetic(height: usize, width: usize) -> Vec<f32> {
+    (0..3 * height * width)
+        .map(|i| ((i * 7919) % 255) as f32 / 127.5 - 1.0)
+        .collect()
+}
+
+/// Input sizes whose patch grid is not the training one: the position embeddings are
+/// interpolated (bicubic), as transformers does.
+#[test]
+fn yolos_interpolates_positions_as_transformers() {
+    let model = detector("tiny-yolos");
+    let golden = sizes_golden();
+    let cases = golden["yolos_sizes"].as_array().unwrap();
+    assert_eq!(cases.len(), 3);
+    for case in cases {
+        let (h, w) = (
+            case["height"].as_u64().unwrap() as usize,
+            case["width"].as_u64().unwrap() as usize,
+        );
+        let px = synthetic(h, w);
+        let image = ImageInput {
+            pixels: &px,
+            height: h,
+            width: w,
+            mask: None,
+        };
+        check_detections(&format!("tiny-yolos {h}x{w}"), &*model, &image, case);
+    }
+    // Smaller than one patch.
+    let px = synthetic(8, 64);
+    let err = model
+        .detect(&ImageInput {
+            pixels: &px,
+            height: 8,
+            width: 64,
+            mask: None,
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("patch"), "{err}");
+}
+
+#[test]
+fn detr_matches_transformers() {
+    let name = "tiny-detr-resnet";
+    let model = detector(name);
+    assert_eq!(model.num_labels(), 4);
+    for case in cases(name) {
+        let image = case["image"].as_str().unwrap();
+        let px = pixels(name, image);
+        let shape: Vec<usize> = serde_json::from_value(case["pixel_values_shape"].clone()).unwrap();
+        assert_eq!(shape[1..], px.shape(), "{image}: preprocessing");
+        check_detections(&format!("{name} {image}"), &*model, &input(&px), &case);
+    }
+}
+
+/// A padded input (the bottom and right masked, zeros there): the mask downsampled to the
+/// feature map, the sine positions of a partial mask, padding left out of the attention.
+#[test]
+fn detr_masks_padding_as_transformers() {
+    let model = detector("tiny-detr-resnet");
+    let golden = sizes_golden();
+    let cases = golden["detr_padded"].as_array().unwrap();
+    assert_eq!(cases.len(), 2);
+    let size = |case: &Value, k: &str| case[k].as_u64().unwrap() as usize;
+    for case in cases {
+        let (h, w) = (size(case, "height"), size(case, "width"));
+        let (rh, rw) = (size(case, "real_height"), size(case, "real_width"));
+        let mut px = synthetic(h, w);
+        let mut mask = vec![0u8; h * w];
+        for (i, v) in px.iter_mut().enumerate() {
+            let (y, x) = ((i / w) % h, i % w);
+            if y >= rh || x >= rw {
+                *v = 0.0;
+            } else {
+                mask[y * w + x] = 1;
+            }
+        }
+        let image = ImageInput {
+            pixels: &px,
+            height: h,
+            width: w,
+            mask: Some(&mask),
+        };
+        check_detections(
+            &format!("tiny-detr-resnet {h}x{w} padded from {rh}x{rw}"),
+            &*model,
+            &image,
+            case,
+        );
+    }
+    // A mask with nothing real is an error, not NaNs.
+    let px = synthetic(64, 64);
+    let none = vec![0u8; 64 * 64];
+    let err = model
+        .detect(&ImageInput {
+            pixels: &px,
+            height: 64,
+            width: 64,
+            mask: Some(&none),
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("mask"), "{err}");
+}
