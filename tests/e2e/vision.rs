@@ -5,7 +5,7 @@
 //! lossless, so they equal the CLI's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use lantern_e2e::*;
 
@@ -34,7 +34,7 @@ async fn open(
     demo: &str,
     mirror: &str,
     isolation: bool,
-    photo: &PathBuf,
+    photo: &Path,
 ) -> (tempfile::TempDir, Server, Browser) {
     let space = build_space(demo, mirror);
     let server = Server::start(space.path(), isolation).await;
