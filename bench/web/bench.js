@@ -248,7 +248,9 @@ async function lanternVision() {
   if (!(await fetch(`worker/${build}/lantern_worker.js`, { method: "HEAD" })).ok) {
     return missing("no worker build in the site (scripts/build-web.sh)");
   }
-  const demo = await (await fetch(params.get("demo"))).json();
+  const demoResponse = await fetch(params.get("demo"));
+  if (!demoResponse.ok) return missing(`no ${params.get("demo")} in the site`);
+  const demo = await demoResponse.json();
   const png = await (await fetch("chelsea.png")).arrayBuffer();
   const { worker, next } = lanternWorker(build);
   const started = await next((ev) => ev.type === "started");
