@@ -73,8 +73,8 @@ fi
 ort_py=$ort_venv/bin/python
 "$venv/bin/python" "$ref" make "$models" "$mirror"
 
-cargo build --release --locked -p lantern-pipelines --example vision_bench
 native=${CARGO_TARGET_DIR:-target}/release/examples/vision_bench
+[[ $only == browser ]] || cargo build --release --locked -p lantern-pipelines --example vision_bench
 
 mkdir -p target/bench
 out=target/bench/vision-$(date -u +%Y%m%dT%H%M%SZ).jsonl

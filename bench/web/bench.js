@@ -1,5 +1,6 @@
-// The browser half of bench/run.sh and scripts/bench-embeddings.sh. One engine per page load
-// (a fresh browser each, so the renderer's peak memory belongs to that engine alone):
+// The browser half of bench/run.sh, scripts/bench-embeddings.sh and scripts/bench-vision.sh.
+// One engine per page load (a fresh browser each, so the renderer's peak memory belongs to that
+// engine alone):
 //   ?engine=lantern&build=st|mt&threads=N&demo=demos/NAME.json&runs=R
 //   ?engine=wllama&threads=N&model=URL&runs=R
 //   ?engine=lantern-embed&build=st|mt&threads=N&demo=demos/NAME.json&runs=R

@@ -141,6 +141,7 @@ def make_efficientnet(out, mirror):
     from transformers import CLIPImageProcessor
     from transformers.image_utils import load_image
     sys.path.insert(0, str(HERE))
+    sys.dont_write_bytecode = True  # no __pycache__ in the repository's scripts/reference
     import efficientnet_lite0 as ref
 
     src = mirror / "lantern-fixtures/efficientnet-lite0"
@@ -273,7 +274,7 @@ def report(args):
         mine = [r for r in runs if r["model"] == model]
         print(f"\n{model}: images/s, median of each run's images (round 1, round 2, ...); "
               "load = 1-minute load average at the run's start\n")
-        print("| engine | threads | images/s | ms / image | max |Δlogit| vs torch | peak memory | load |")
+        print("| engine | threads | images/s | ms / image | max abs Δlogit vs torch | peak memory (RSS; Chromium: its renderer) | load |")
         print("|---|---|---|---|---|---|---|")
         for engine, name in ENGINES:
             for threads in sorted({int(r["threads"]) for r in mine if r["engine"] == engine}):
