@@ -1,12 +1,17 @@
-// The browser half of bench/run.sh and scripts/bench-embeddings.sh. One engine per page load
-// (a fresh browser each, so the renderer's peak memory belongs to that engine alone):
+// The browser half of bench/run.sh, scripts/bench-embeddings.sh and scripts/bench-vision.sh.
+// One engine per page load (a fresh browser each, so the renderer's peak memory belongs to that
+// engine alone):
 //   ?engine=lantern&build=st|mt&threads=N&demo=demos/NAME.json&runs=R
 //   ?engine=wllama&threads=N&model=URL&runs=R
 //   ?engine=lantern-embed&build=st|mt&threads=N&demo=demos/NAME.json&runs=R
+//   ?engine=onnxruntime-web&threads=N&model=models/NAME&runs=R
+//   ?engine=lantern-vision&build=st|mt&threads=N&demo=demos/NAME.json&model=models/NAME&runs=R
 // The first two run the same templated chat prompt (prompt.json, 128 tokens for SmolLM2) and
 // generate 128 new tokens greedily without stopping at end-of-turn; one warm-up run, then R
 // runs. The third embeds the embedding benchmark's texts (embed-corpus.json: 64 short
 // sentences, 8 long texts) through the worker's `embed` request, as the embeddings page does.
+// The last two are scripts/bench-vision.sh's: images/s of one image classifier on chelsea.png
+// (the files of scripts/reference/bench_vision.py's `make` under models/NAME).
 const params = new URLSearchParams(location.search);
 const engine = params.get("engine");
 const threads = Number(params.get("threads") || "1");
@@ -103,7 +108,6 @@ async function lanternEmbed() {
     load_s: (performance.now() - t0) / 1000,
   };
   let id = 0;
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   for (const [set, texts] of [["short", corpus.short], ["long", corpus.long]]) {
     const rates = [];
     for (let run = 0; run <= runs; run++) {
@@ -170,7 +174,125 @@ async function wllama() {
   return result;
 }
 
-const engines = { lantern, wllama, "lantern-embed": lanternEmbed };
+// The vision benchmark's shared parts: the model folder's preprocessed input and torch's
+// logits, the median rate, and the check that an engine computed what torch did.
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+async function visionFiles() {
+  const dir = params.get("model");
+  const reference = await (await fetch(`${dir}/reference.json`)).json();
+  const pixels = new Float32Array(await (await fetch(`${dir}/pixel_values.f32`)).arrayBuffer());
+  return { dir, name: dir.split("/").pop(), reference, pixels };
+}
+function visionResult(engine, name, reference, logits, times, extra) {
+  let diff = 0;
+  let top1 = 0;
+  for (let i = 0; i < logits.length; i++) {
+    diff = Math.max(diff, Math.abs(logits[i] - reference.logits[i]));
+    if (logits[i] > logits[top1]) top1 = i;
+  }
+  if (logits.length !== reference.logits.length) diff = Infinity;
+  return {
+    engine, model: name, threads, runs, ...extra,
+    images_per_s: 1000 / median(times),
+    images_per_s_range: [1000 / Math.max(...times), 1000 / Math.min(...times)],
+    top1, logits_max_abs_diff: diff,
+  };
+}
+
+// onnxruntime-web's CPU (wasm) backend, from the npm package served under ort/ (no CDN:
+// `wasmPaths` points at the local copy), on the same ONNX export as native onnxruntime: the
+// session is made once, then one warm-up run and R timed runs of one image each (the tensor is
+// made once: it is the same input). numThreads=1 and no proxy worker: the runs happen on the
+// page's thread, as the single-threaded peer of Lantern's worker.
+async function onnxruntimeWeb() {
+  const ort = await import("./ort/ort.wasm.min.mjs");
+  ort.env.wasm.wasmPaths = new URL("./ort/", location.href).href;
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.proxy = false;
+  const { name, dir, reference, pixels } = await visionFiles();
+  const t0 = performance.now();
+  const model = new Uint8Array(await (await fetch(`${dir}/model.onnx`)).arrayBuffer());
+  const session = await ort.InferenceSession.create(model, {
+    executionProviders: ["wasm"], graphOptimizationLevel: "all",
+  });
+  const load_s = (performance.now() - t0) / 1000;
+  const input = new ort.Tensor("float32", pixels, [1, ...reference.shape]);
+  const feeds = { [session.inputNames[0]]: input };
+  const times = [];
+  let logits = null;
+  for (let run = 0; run <= runs; run++) {
+    const t = performance.now();
+    const out = await session.run(feeds);
+    const ms = performance.now() - t;
+    logits = out[session.outputNames[0]].data;
+    log(`run ${run}: ${ms.toFixed(1)} ms`);
+    if (run > 0) times.push(ms);
+  }
+  await session.release();
+  return visionResult("onnxruntime-web", name, reference, logits, times, {
+    version: ort.env.versions.web, load_s, simd: true,
+  });
+}
+
+// Lantern's worker classifying chelsea.png, as the image-classification page will.
+// TODO(issue 14, vision-tasks): the worker does not run image classification yet. Until it
+// does this engine answers `{missing: ...}` (the script reports the row as missing). When it
+// does: check the request below against lantern-core's image-classification input (it follows
+// the draft: the encoded PNG as attachment 0) and add the worker's logits to its output (or a
+// `logits: true` request field) so that this engine is checked against torch like the others;
+// until then the timing includes decoding and preprocessing the PNG (~ms), which the ONNX
+// engines skip.
+async function lanternVision() {
+  const build = params.get("build") || (threads > 1 ? "mt" : "st");
+  const { name, reference } = await visionFiles();
+  const missing = (why) => ({ engine: "lantern-wasm", model: name, threads, build, missing: why });
+  if (!(await fetch(`worker/${build}/lantern_worker.js`, { method: "HEAD" })).ok) {
+    return missing("no worker build in the site (scripts/build-web.sh)");
+  }
+  const demoResponse = await fetch(params.get("demo"));
+  if (!demoResponse.ok) return missing(`no ${params.get("demo")} in the site`);
+  const demo = await demoResponse.json();
+  const png = await (await fetch("chelsea.png")).arrayBuffer();
+  const { worker, next } = lanternWorker(build);
+  const started = await next((ev) => ev.type === "started");
+  const t0 = performance.now();
+  worker.postMessage(JSON.stringify({ type: "load", demo, backend: "cpu" }));
+  try {
+    await next((ev) => ev.type === "ready");
+  } catch (e) {
+    worker.terminate();
+    return missing(`the worker cannot load it: ${e.message}`);
+  }
+  const load_s = (performance.now() - t0) / 1000;
+  const times = [];
+  let output = null;
+  for (let run = 0; run <= runs; run++) {
+    const buffer = png.slice(0);
+    const request = { type: "run", id: run + 1, input: { task: "image-classification", image: { encoded: { bytes: { attachment: 0 } } } } };
+    const t = performance.now();
+    worker.postMessage({ message: JSON.stringify(request), buffers: [buffer] }, [buffer]);
+    try {
+      output = await next((ev) => ev.type === "output" && ev.id === run + 1);
+    } catch (e) {
+      worker.terminate();
+      return missing(`the worker cannot run it: ${e.message}`);
+    }
+    const ms = performance.now() - t;
+    log(`run ${run}: ${ms.toFixed(1)} ms`);
+    if (run > 0) times.push(ms);
+  }
+  const wasm_memory_mib = (await wasmMemory(worker, next)) / (1 << 20);
+  worker.terminate();
+  const logits = output.output.logits || [];
+  return visionResult("lantern-wasm", name, reference, logits, times, {
+    build, threads: started.threads, load_s, wasm_memory_mib, labels: output.output.labels,
+  });
+}
+
+const engines = {
+  lantern, wllama, "lantern-embed": lanternEmbed,
+  "onnxruntime-web": onnxruntimeWeb, "lantern-vision": lanternVision,
+};
 window.benchResult = (engines[engine] || lantern)().then(
   (r) => { r.cross_origin_isolated = self.crossOriginIsolated; log(JSON.stringify(r)); return r; },
   (e) => { log(`error: ${e && e.stack ? e.stack : e}`); return { error: String(e && e.message ? e.message : e) }; },
