@@ -84,6 +84,9 @@ echo "mirror at $url"
 (cd crates/lantern-vision && cargo test --target wasm32-unknown-unknown --locked --test bad_input)
 # Whisper on the wasm CPU backend: tiny models against transformers' goldens, hostile input.
 (cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test whisper)
+# ViT, YOLOS and DETR on the wasm CPU backend against transformers' goldens (tiny models and
+# the sample images compiled in).
+(cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test vision_transformers)
 # Hostile GGUF / tokenizer metadata / templates in the browser: typed errors, no abort.
 (cd crates/lantern-pipelines && cargo test --target wasm32-unknown-unknown --locked --test bad_input)
 kill $mirror_pid
