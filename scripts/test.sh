@@ -84,8 +84,9 @@ echo "mirror at $url"
 (cd crates/lantern-vision && cargo test --target wasm32-unknown-unknown --locked --test bad_input)
 # Whisper on the wasm CPU backend: tiny models against transformers' goldens, hostile input.
 (cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test whisper)
-# The convolution ops (simd128 build) and the tiny ResNet against transformers, in the browser.
-(cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test vision)
+# The convolution ops (simd128 build), the tiny ResNet, ViT, YOLOS and DETR on the wasm CPU
+# backend against transformers' goldens (tiny models and the sample images compiled in).
+(cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test vision --test vision_transformers)
 # Hostile GGUF / tokenizer metadata / templates in the browser: typed errors, no abort.
 (cd crates/lantern-pipelines && cargo test --target wasm32-unknown-unknown --locked --test bad_input)
 kill $mirror_pid

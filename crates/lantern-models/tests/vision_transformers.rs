@@ -393,3 +393,60 @@ fn detr_masks_padding_as_transformers() {
         .unwrap_err();
     assert!(err.to_string().contains("mask"), "{err}");
 }
+
+/// Broken configs and files are typed errors that name the problem, never panics.
+#[test]
+fn bad_configs_and_files_are_typed_errors() {
+    let edit = |model: &str, key: &str, value: Value| -> Vec<u8> {
+        let mut cfg: Value = serde_json::from_slice(fixture(model, "config.json")).unwrap();
+        cfg[key] = value;
+        serde_json::to_vec(&cfg).unwrap()
+    };
+    let vit = "tiny-vit-classification";
+    let weights = fixture(vit, "model.safetensors");
+    for (key, value, names) in [
+        (
+            "num_attention_heads",
+            serde_json::json!(5),
+            "num_attention_heads",
+        ),
+        ("num_channels", serde_json::json!(1), "num_channels"),
+        ("qkv_bias", serde_json::json!(false), "qkv_bias"),
+        ("image_size", serde_json::json!(8), "image_size"),
+        ("image_size", serde_json::json!([64, 64, 3]), "image_size"),
+        ("hidden_act", serde_json::json!("swish"), "hidden_act"),
+        ("hidden_size", serde_json::json!(48), "position_embeddings"),
+    ] {
+        let err = load_image_classifier_on(Cpu, &edit(vit, key, value), weights).unwrap_err();
+        assert!(err.to_string().contains(names), "{key}: {err}");
+    }
+    let err =
+        load_image_classifier_on(Cpu, fixture(vit, "config.json"), &weights[..1000]).unwrap_err();
+    assert!(!err.to_string().is_empty());
+    let yolos = "tiny-yolos";
+    let err = load_object_detector_on(
+        Cpu,
+        &edit(yolos, "num_detection_tokens", serde_json::json!(7)),
+        fixture(yolos, "model.safetensors"),
+    )
+    .unwrap_err();
+    // The file's positions are for 10 detection tokens.
+    assert!(err.to_string().contains("position_embeddings"), "{err}");
+    let detr = "tiny-detr-resnet";
+    for (key, value) in [
+        ("use_timm_backbone", serde_json::json!(true)),
+        ("position_embedding_type", serde_json::json!("learned")),
+        ("dilation", serde_json::json!(true)),
+    ] {
+        let err = load_object_detector_on(
+            Cpu,
+            &edit(detr, key, value),
+            fixture(detr, "model.safetensors"),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, lantern_models::ModelError::UnsupportedArchitecture(_)),
+            "{key}: {err}"
+        );
+    }
+}

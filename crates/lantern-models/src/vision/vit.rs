@@ -76,8 +76,9 @@ fn pair(
     let side = |v: &serde_json::Value| -> Result<usize> {
         let n = v
             .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
             .ok_or_else(|| invalid(name, format!("{v} is not a size")))?;
-        required(Some(n as usize), name, MAX_SIDE)
+        required(Some(n), name, MAX_SIDE)
     };
     match v {
         None => Ok((default, default)),
@@ -88,7 +89,8 @@ fn pair(
 }
 
 impl Config {
-    /// `defaults`: `(image side, num_labels)` of the family's config class when absent.
+    /// `default_image`: the family's `image_size` when the config has none (ViT 224, YOLOS
+    /// [512, 864]: their config classes' defaults).
     pub fn from_raw(raw: &Raw, default_image: (usize, usize)) -> Result<Self> {
         let hidden = required(
             Some(raw.hidden_size.unwrap_or(768)),

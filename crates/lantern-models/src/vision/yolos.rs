@@ -47,7 +47,7 @@ struct Pending<T> {
 impl<B: Backend> Yolos<B> {
     pub fn load(backend: B, config_json: &[u8], safetensors: &[u8]) -> Result<Self> {
         let raw = Raw::parse(config_json)?;
-        let cfg = Config::from_raw(&raw, (800, 1333))?;
+        let cfg = Config::from_raw(&raw, (512, 864))?;
         let detections = raw.num_detection_tokens.unwrap_or(100);
         if detections == 0 || detections > MAX_DETECTION_TOKENS {
             return Err(invalid(
