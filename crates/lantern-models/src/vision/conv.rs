@@ -2,13 +2,14 @@
 //! families (ResNet, EfficientNet-Lite), and the image's move from the preprocessor's
 //! channel-major planes to the op layer's one-row-per-pixel layout.
 
+use crate::LocalFuture;
 use crate::encoder::weights::Weights;
 use crate::error::{ModelError, Result};
 use crate::ops::{
     Activation, Backend, Quantization, Window2d, conv2d_weight_for_unfold, depthwise_weight_layout,
     fold_batch_norm,
 };
-use crate::vision::ImageInput;
+use crate::vision::{Family, ImageClassifier, ImageInput};
 
 /// How a convolution pads its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,4 +149,45 @@ pub(crate) fn image_rows<B: Backend>(backend: &B, image: &ImageInput<'_>) -> Res
         }
     }
     backend.tensor(data, plane, 3)
+}
+
+/// A classifier whose forward pass ends in one logits tensor on its backend (the conv nets).
+/// Reading that tensor back, synchronously or awaited, is the same for every such family, so
+/// one `ImageClassifier` implementation below serves them all.
+pub trait TensorClassifier: std::fmt::Debug + Send + Sync {
+    type B: Backend;
+    const FAMILY: Family;
+    fn backend(&self) -> &Self::B;
+    fn labels(&self) -> usize;
+    /// The `[1, labels]` logits of one image, not yet read back.
+    fn logits(&self, image: &ImageInput<'_>) -> Result<<Self::B as Backend>::Tensor>;
+}
+
+impl<T: TensorClassifier> ImageClassifier for T {
+    fn family(&self) -> Family {
+        T::FAMILY
+    }
+
+    fn backend_name(&self) -> String {
+        self.backend().name()
+    }
+
+    fn num_labels(&self) -> usize {
+        self.labels()
+    }
+
+    fn classify(&self, image: &ImageInput<'_>) -> Result<Vec<f32>> {
+        let t = T::B::execute(|| self.logits(image))?;
+        self.backend().read(&t)
+    }
+
+    fn classify_async<'a>(
+        &'a self,
+        image: &'a ImageInput<'a>,
+    ) -> LocalFuture<'a, Result<Vec<f32>>> {
+        Box::pin(async move {
+            let t = T::B::execute(|| self.logits(image))?;
+            self.backend().read_async(&t).await
+        })
+    }
 }

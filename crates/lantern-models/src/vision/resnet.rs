@@ -10,9 +10,9 @@
 
 use serde::Deserialize;
 
+use super::conv::TensorClassifier;
 use super::conv::{ConvBn, ConvSpec, Pad, image_rows};
-use super::{Family, ImageClassifier, ImageInput};
-use crate::LocalFuture;
+use super::{Family, ImageInput};
 use crate::encoder::weights::Weights;
 use crate::error::{ModelError, Result};
 use crate::ops::{Activation, Backend, Quantization, Window2d};
@@ -332,31 +332,19 @@ impl<B: Backend> ResNetClassifier<B> {
     }
 }
 
-impl<B: Backend> ImageClassifier for ResNetClassifier<B> {
-    fn family(&self) -> Family {
-        Family::Resnet
+impl<B: Backend> TensorClassifier for ResNetClassifier<B> {
+    type B = B;
+    const FAMILY: Family = Family::Resnet;
+
+    fn backend(&self) -> &B {
+        &self.backend
     }
 
-    fn backend_name(&self) -> String {
-        self.backend.name()
-    }
-
-    fn num_labels(&self) -> usize {
+    fn labels(&self) -> usize {
         self.num_labels
     }
 
-    fn classify(&self, image: &ImageInput<'_>) -> Result<Vec<f32>> {
-        let t = B::execute(|| self.logits(image))?;
-        self.backend.read(&t)
-    }
-
-    fn classify_async<'a>(
-        &'a self,
-        image: &'a ImageInput<'a>,
-    ) -> LocalFuture<'a, Result<Vec<f32>>> {
-        Box::pin(async move {
-            let t = B::execute(|| self.logits(image))?;
-            self.backend.read_async(&t).await
-        })
+    fn logits(&self, image: &ImageInput<'_>) -> Result<B::Tensor> {
+        ResNetClassifier::logits(self, image)
     }
 }
