@@ -18,6 +18,11 @@ scripts/fixtures.sh
 
 # Crates that must also build for the browser (every library crate but the server-side ones).
 wasm_crates=(-p lantern-core -p lantern-audio -p lantern-vision -p lantern-hub -p lantern-models -p lantern-pipelines -p lantern-worker -p lantern-app -p lantern-gpu)
+# Every cargo step builds with the GPU backends on, so that each builds the dependencies once:
+# a step with other features (or another set of packages) rebuilds every crate whose features
+# differ, minutes each on 2 cores ("CI time" in ARCHITECTURE.md). The build without them is
+# the threaded worker's, which the end-to-end step compiles.
+gpu=lantern-models/gpu,lantern-pipelines/gpu,lantern-worker/gpu
 
 step "the page links nothing heavy"
 # The page must paint before the model code arrives: no candle, tokenizers, wgpu or image
@@ -32,29 +37,18 @@ step "cargo fmt --check"
 cargo fmt --all --check
 
 step "clippy (native)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
-# The GPU backend of the op layer is behind a feature (CPU-only builds compile no wgpu).
-cargo clippy -p lantern-models --features gpu --all-targets --locked -- -D warnings
-cargo clippy -p lantern-pipelines --features gpu --all-targets --locked -- -D warnings
-cargo clippy -p lantern-worker --features gpu --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked --features "$gpu" -- -D warnings
 step "clippy (wasm32)"
-cargo clippy --target wasm32-unknown-unknown "${wasm_crates[@]}" --all-targets --locked -- -D warnings
-cargo clippy --target wasm32-unknown-unknown -p lantern-models --features gpu --all-targets --locked -- -D warnings
-cargo clippy --target wasm32-unknown-unknown -p lantern-pipelines --features gpu --all-targets --locked -- -D warnings
-cargo clippy --target wasm32-unknown-unknown -p lantern-worker --features gpu --all-targets --locked -- -D warnings
+cargo clippy --target wasm32-unknown-unknown "${wasm_crates[@]}" --all-targets --locked --features "$gpu" -- -D warnings
 
 step "native tests"
-LANTERN_HF_HUB_PYTHON=$(scripts/python-env.sh) cargo test --workspace --locked --exclude lantern-e2e
-# The llama forward pass on the GPU backend (lavapipe) against the CPU backend.
-cargo test --locked -p lantern-models --features gpu --test gpu
-# Encoders on the GPU backend (lavapipe): classifiers against transformers' goldens,
-# embeddings against the CPU.
-cargo test --locked -p lantern-pipelines --features gpu --test gpu
-# The worker on the GPU backend (lavapipe): a device lost mid-answer falls back to the CPU.
-cargo test --locked -p lantern-worker --features gpu --test gpu
+# With the GPU backends (tests/gpu.rs of lantern-models, -pipelines, -worker on lavapipe: the
+# llama forward pass, the encoders against transformers' goldens and the CPU, a device lost
+# mid-answer falling back to the CPU). This also builds target/debug/lantern, which the browser
+# and end-to-end steps run.
+LANTERN_HF_HUB_PYTHON=$(scripts/python-env.sh) cargo test --workspace --locked --exclude lantern-e2e --features "$gpu"
 
 step "browser tests (headless Chromium, against lantern mirror)"
-cargo build -p lantern-cli --locked
 # What runs before the browser steps: anything of these kinds beyond it afterwards is a leak.
 before=$(test_processes)
 mirror_out=$(mktemp)
@@ -63,32 +57,32 @@ mirror_pid=$!
 trap 'kill $mirror_pid 2>/dev/null || true; rm -f "$mirror_out"' EXIT
 url=$(wait_for_url "$mirror_out" $mirror_pid "lantern mirror")
 echo "mirror at $url"
-# The URL is read at compile time by the browser tests (a page cannot read our environment).
-(cd crates/lantern-hub && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --test web)
-# WebGPU kernels on SwiftShader against CPU references, on real weights read from the mirror.
-(cd crates/lantern-gpu && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --test web)
-# Embeddings in the browser: the real MiniLM from the mirror via OPFS, held to the reference.
-(cd crates/lantern-pipelines && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --test web_embeddings)
-# Text classification in the browser, on the wasm CPU backend and on WebGPU (SwiftShader),
-# held to transformers' goldens; bad repositories and input as typed errors.
-(cd crates/lantern-pipelines && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown --locked --features gpu --test web_text_classification)
-# The encoder ops, tiny encoders of every family and tiny Whispers on WebGPU (SwiftShader)
-# against their oracles, transformers' goldens and the CPU backend, in a dedicated worker as
-# Lantern's worker runs them (the real MiniLM on SwiftShader: tests/e2e/embeddings.rs).
-(cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --features gpu --test web_gpu)
-# Lantern's simd128 matmul kernels against their portable oracle, bit for bit.
-(cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test kernels)
-# Whisper's log-mel features (against transformers' goldens) and the resampler in the browser.
-(cd crates/lantern-audio && cargo test --target wasm32-unknown-unknown --locked --test features --test resample)
-# Hostile and broken images through the decoder and the preprocessing in the browser.
-(cd crates/lantern-vision && cargo test --target wasm32-unknown-unknown --locked --test bad_input)
-# Whisper on the wasm CPU backend: tiny models against transformers' goldens, hostile input.
-(cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test whisper)
-# The convolution ops (simd128 build), the tiny ResNet, ViT, YOLOS and DETR on the wasm CPU
-# backend against transformers' goldens (tiny models and the sample images compiled in).
-(cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --locked --test vision --test vision_transformers)
-# Hostile GGUF / tokenizer metadata / templates in the browser: typed errors, no abort.
-(cd crates/lantern-pipelines && cargo test --target wasm32-unknown-unknown --locked --test bad_input)
+# One build of every browser test, with the same packages and features as the wasm32 clippy
+# above (a different selection would rebuild the shared dependencies with other features).
+# The URL is read at compile time by the tests that download (a page cannot read our
+# environment). Run from a crate folder for its webdriver.json (headless Chromium, WebGPU on).
+#   lantern-hub web: the Hub client and the OPFS cache against the mirror.
+#   lantern-gpu web: WebGPU kernels on SwiftShader against CPU references, real weights.
+#   lantern-pipelines web_embeddings: the real MiniLM from the mirror via OPFS, against the
+#     reference; web_text_classification: wasm CPU and WebGPU against transformers' goldens,
+#     bad repositories and input as typed errors; bad_input: hostile GGUF, tokenizer metadata
+#     and templates as typed errors, no abort.
+#   lantern-models web_gpu: the encoder ops, tiny encoders of every family and tiny Whispers on
+#     WebGPU against their oracles, transformers' goldens and the CPU, in a dedicated worker
+#     (the real MiniLM on SwiftShader: tests/e2e/embeddings.rs); kernels: the simd128 matmul
+#     kernels against their portable oracle, bit for bit; whisper: tiny Whispers on the wasm CPU
+#     backend against transformers' goldens, hostile input; vision, vision_transformers: the
+#     convolution ops (simd128 build), the tiny ResNet, ViT, YOLOS and DETR against
+#     transformers' goldens.
+#   lantern-audio features, resample: Whisper's log-mel features against transformers' goldens
+#     and the resampler.
+#   lantern-vision bad_input: hostile and broken images through the decoder and preprocessing.
+# (lantern-gpu's `kernels` is native only: under wasm32 it is an empty binary.)
+(cd crates/lantern-models && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown \
+  --locked "${wasm_crates[@]}" --features "$gpu" \
+  --test web --test web_embeddings --test web_text_classification --test bad_input \
+  --test web_gpu --test kernels --test whisper --test vision --test vision_transformers \
+  --test features --test resample)
 kill $mirror_pid
 wait $mirror_pid 2>/dev/null || true
 no_leftovers "$before" "the browser tests"
