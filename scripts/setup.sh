@@ -39,9 +39,15 @@ if [[ "$have" != "$want" ]]; then
 fi
 
 # Trunk builds the page; 0.21.14 is the newest that accepts rustc 1.95 (TOOLCHAIN.md §1).
+# Built without its release profile's fat LTO and single codegen unit, at opt-level 1, and
+# without its default features (TLS for downloading tools and checking for updates: it runs
+# offline here, with the tools installed above): about 4.7 minutes instead of many more on a
+# 2-core CI machine, for a tool whose own speed does not matter (it waits on cargo).
 if [[ "$(trunk --version 2>/dev/null)" != "trunk 0.21.14" ]]; then
   echo "setup: installing trunk 0.21.14"
-  cargo install trunk --version 0.21.14 --locked --force
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+    cargo install trunk --version 0.21.14 --locked --force --no-default-features
 fi
 
 # The threaded worker needs a nightly with rust-src (build-std with atomics), pinned.
