@@ -19,9 +19,10 @@
 # Input: chelsea.png preprocessed once by transformers' processor of each model (so the time is
 # the model's alone, for every engine); each run classifies it once; images/s is the median
 # run's after warm-up (--runs per engine and round). Every engine's logits are checked against
-# torch's (max |Δ| ≤ 1e-3), so all do the same work. Lantern's rows say "missing" (and why)
-# while lantern_models::vision does not run a family yet, and its wasm rows while the worker
-# does not run image classification (TODO below); the peers run regardless.
+# torch's (max |Δ| ≤ 1e-3), so all do the same work. Lantern's wasm rows run the worker on
+# chelsea.png as the page does (decoding and preprocessing included) and are checked on the
+# top-5 probabilities (bench/web/bench.js says why). A row that cannot run says "missing" (and
+# why); the others run regardless.
 # Prints one JSON line per run (kept in target/bench/vision-<time>.jsonl, with the 1-minute load
 # average at each run's start) and the tables. Not run by CI (minutes, torch for the models;
 # the numbers only mean something on a quiet machine).
@@ -116,14 +117,32 @@ if [[ $only != native ]]; then
   cp "$dist/ort.wasm.min.mjs" "$dist/ort-wasm-simd-threaded.mjs" "$dist/ort-wasm-simd-threaded.wasm" "$site/ort/"
   ln -s "$PWD/$models" "$site/models"
   cp "$mirror/lantern-fixtures/vision-samples/chelsea.png" "$site/"
-  # TODO(issue 14): Lantern's wasm rows. The worker comes from an earlier scripts/build-web.sh
-  # (not built here: minutes, and its worker does not run image classification yet); each
-  # model also needs demos/NAME.json, made as scripts/bench-embeddings.sh does (`lantern
-  # mirror` over target/bench-models, `lantern build` of a demo toml per model). Until both
-  # exist the page answers a "missing" row for Lantern wasm.
-  if [[ -d target/web/app/worker ]]; then
-    cp -r target/web/app/worker "$site/worker"
-  fi
+  # Lantern's wasm rows: the worker of scripts/build-web.sh (built here when missing), and a
+  # demo.json per model made by `lantern build` against `lantern mirror` serving each model's
+  # Hub files (hard links: the mirror serves no symlinks) as lantern-bench/NAME. The worker
+  # downloads the model from that mirror as a Space does from the Hub.
+  [[ -d target/web/app/worker ]] || scripts/build-web.sh
+  cargo build --locked -p lantern-cli
+  hub=$tmp/hub
+  for name in "${names[@]}"; do
+    mkdir -p "$hub/lantern-bench/$name"
+    for f in config.json preprocessor_config.json model.safetensors; do
+      ln "$models/$name/$f" "$hub/lantern-bench/$name/$f" 2>/dev/null ||
+        cp "$models/$name/$f" "$hub/lantern-bench/$name/$f"
+    done
+  done
+  target/debug/lantern mirror "$hub" --addr 127.0.0.1:0 >"$tmp/mirror.log" 2>&1 &
+  pids+=($!)
+  hub_url=$(wait_for_url "$tmp/mirror.log" $! "lantern mirror")
+  for name in "${names[@]}"; do
+    printf 'title = "%s"\ntask = "image-classification"\n\n[model]\nrepo = "lantern-bench/%s"\nrevision = "main"\n' \
+      "$name" "$name" >"$tmp/$name.toml"
+    HF_HUB_CACHE=$tmp/cache target/debug/lantern build "$tmp/$name.toml" --out "$tmp/space-$name" \
+      --endpoint "$hub_url" --runtime target/web/app >/dev/null
+    cp "$tmp/space-$name/demo.json" "$site/demos/$name.json"
+  done
+  rm -rf "$tmp/cache"
+  cp -r target/web/app/worker "$site/worker"
   serve_log=$tmp/serve.log
   "$ort_py" "$ref" serve "$site" >"$serve_log" 2>&1 &
   pids+=($!)

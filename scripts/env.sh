@@ -10,6 +10,11 @@ export WGPU_BACKEND=${WGPU_BACKEND:-vulkan}
 # downloads of real model files in debug builds).
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-180}
 
+# The features of every native and wasm32 test build (scripts/test.sh): the GPU backends on.
+# One selection everywhere, so each build reuses the dependencies another built; a build with other features or packages rebuilds every crate
+# whose features differ, minutes each on 2 cores ("CI time" in ARCHITECTURE.md).
+test_features=lantern-models/gpu,lantern-pipelines/gpu,lantern-worker/gpu
+
 # Prints the first http://HOST:PORT that a server started in the background wrote to LOG.
 # Fails, showing the log, if PID exits first or nothing comes within 10 s.
 # Usage: url=$(wait_for_url LOG PID NAME)

@@ -30,14 +30,20 @@ if $complete && [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   exit 0
 fi
 
-# The dev profile builds lantern-models and candle at opt-level 3 (Cargo.toml), and shares the
-# test build's artifacts.
-cargo build --quiet --locked -p lantern-models --example requantize
+# LANTERN_REQUANTIZE: a requantize binary already built (scripts/test.sh passes the one its
+# native test build made: `cargo test` builds the examples too, and a build with other
+# features would compile candle and the rest again). Otherwise it is built here; the dev
+# profile builds lantern-models and candle at opt-level 3 (Cargo.toml).
+tool=${LANTERN_REQUANTIZE:-}
+if [[ -z $tool ]]; then
+  cargo build --quiet --locked -p lantern-models --example requantize
+  tool=${CARGO_TARGET_DIR:-target}/debug/examples/requantize
+fi
 tmp="$dest.tmp.$$"
 rm -rf "$tmp"
 mkdir -p "$tmp"
 for t in "${types[@]}"; do
-  target/debug/examples/requantize "$src" "$tmp/SmolLM2-135M-Instruct.$t.gguf" "${t,,}"
+  "$tool" "$src" "$tmp/SmolLM2-135M-Instruct.$t.gguf" "${t,,}"
 done
 rm -rf "$dest"
 mv "$tmp" "$dest"

@@ -88,5 +88,9 @@ scripts/fixtures-vision.sh "$mirror"
 # llama.cpp's tokenizer test files (the text-generation tokenizer tests compare with them).
 scripts/fixtures-llama-vocab.sh
 
-# Q4_0, Q8_0 and Q4_K_M made from the SmolLM2 file (real weights for every fast kernel).
-scripts/fixtures-requantized.sh "$mirror"
+# Q4_0, Q8_0 and Q4_K_M made from the SmolLM2 file (real weights for every fast kernel). Its
+# tool is compiled; scripts/test.sh makes these after its native test build instead
+# (LANTERN_FIXTURES_DEFER_REQUANTIZED=1), with the tool that build made.
+if [[ -z ${LANTERN_FIXTURES_DEFER_REQUANTIZED:-} ]]; then
+  scripts/fixtures-requantized.sh "$mirror"
+fi

@@ -14,15 +14,15 @@ step() { printf '\n== %s (%d s so far)\n' "$*" $((SECONDS - started)); }
 
 step setup
 scripts/setup.sh
-scripts/fixtures.sh
+# The requantized GGUF fixtures come after the native test build, which builds their tool.
+LANTERN_FIXTURES_DEFER_REQUANTIZED=1 scripts/fixtures.sh
 
 # Crates that must also build for the browser (every library crate but the server-side ones).
 wasm_crates=(-p lantern-core -p lantern-audio -p lantern-vision -p lantern-hub -p lantern-models -p lantern-pipelines -p lantern-worker -p lantern-app -p lantern-gpu)
-# Every cargo step builds with the GPU backends on, so that each builds the dependencies once:
-# a step with other features (or another set of packages) rebuilds every crate whose features
-# differ, minutes each on 2 cores ("CI time" in ARCHITECTURE.md). The build without them is
-# the threaded worker's, which the end-to-end step compiles.
-gpu=lantern-models/gpu,lantern-pipelines/gpu,lantern-worker/gpu
+# Every cargo step builds with the GPU backends on ($test_features, scripts/env.sh), so that
+# each builds the dependencies once. The build without them is the threaded worker's, which
+# the end-to-end step compiles.
+gpu=$test_features
 
 step "the page links nothing heavy"
 # The page must paint before the model code arrives: no candle, tokenizers, wgpu or image
@@ -46,7 +46,10 @@ step "native tests"
 # llama forward pass, the encoders against transformers' goldens and the CPU, a device lost
 # mid-answer falling back to the CPU). This also builds target/debug/lantern, which the browser
 # and end-to-end steps run.
-LANTERN_HF_HUB_PYTHON=$(scripts/python-env.sh) cargo test --workspace --locked --exclude lantern-e2e --features "$gpu"
+native=(--workspace --locked --exclude lantern-e2e --features "$gpu")
+cargo test "${native[@]}" --no-run
+LANTERN_REQUANTIZE=target/debug/examples/requantize scripts/fixtures-requantized.sh
+LANTERN_HF_HUB_PYTHON=$(scripts/python-env.sh) cargo test "${native[@]}"
 
 step "browser tests (headless Chromium, against lantern mirror)"
 # What runs before the browser steps: anything of these kinds beyond it afterwards is a leak.
