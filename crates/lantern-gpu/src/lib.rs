@@ -13,7 +13,9 @@
 //!   attention with grouped KV heads over a GPU KV cache, non-causal attention over a padded
 //!   batch (encoders, cross-attention), softmax, SiLU/GELU/SwiGLU/ReLU/tanh, adds and muls,
 //!   linear layers with the bias fused, row gathers, the windows of a 1-D convolution
-//!   (`unfold1d`: a convolution as a matrix product), argmax and sampling (only token ids come
+//!   (`unfold1d`: a convolution as a matrix product), the 2-D window ops of the conv nets
+//!   over `[height * width, channels]` images ([`Window2d`]: `unfold2d` with zero-padded
+//!   columns, `depthwise_conv2d`, `max_pool2d`, `mean_rows`), argmax and sampling (only token ids come
 //!   back).
 //!
 //! ```no_run
@@ -52,6 +54,7 @@ pub use context::{Gpu, GpuOptions};
 pub use error::{GpuError, Result};
 pub use kernels::{
     AttendShape, AttentionShape, GpuKvCache, GpuRopeTable, MATVEC_MAX_TOKENS, RopeStyle, Sampling,
+    Window2d,
 };
 pub use pipeline::Precision;
 pub use pool::PoolStats;

@@ -72,6 +72,7 @@ checks!(
     attention_gqa_with_cache,
     attention_bert,
     unfold1d_real,
+    window2d_ops,
     kv_cache_fork,
     softmax_real_logits,
     argmax_and_sampling,

@@ -14,7 +14,7 @@ use lantern_models::ModelError;
 use lantern_models::ops::cpu::Cpu;
 use lantern_models::ops::{
     Activation, Backend, Padding2d, Quantization, Window2d, conv2d_weight_for_unfold,
-    depthwise_weight_layout, fold_batch_norm,
+    dense_columns, depthwise_weight_layout, fold_batch_norm,
 };
 use lantern_models::vision::{ImageInput, load_image_classifier_on};
 use serde_json::Value;
@@ -179,21 +179,32 @@ fn unfold2d_and_linear_are_a_convolution() {
             padding: pad,
         };
         let t = b.tensor(to_rows(&x, c, h, wd), h * wd, c).unwrap();
-        let cols = b.unfold2d(&t, &window).unwrap();
-        assert_eq!((cols.rows, cols.cols), (oh * ow, k * k * c), "case {i}");
-        let dense = b
-            .dense(
-                "w",
-                conv2d_weight_for_unfold(&w, out, c, k, k).unwrap(),
-                out,
-                k * k * c,
-                Quantization::None,
-            )
-            .unwrap();
-        let y = b.linear(&cols, &dense, Some(&bias)).unwrap();
-        let got = to_planes(&y.data, out, oh, ow);
-        let d = max_diff(&got, &want);
-        assert!(d < 1e-5, "case {i}: {d}");
+        // Exactly as wide as the windows, and padded with zero columns as the conv nets run
+        // (`dense_columns`, plus one more block): the same convolution.
+        let used = k * k * c;
+        for width in [used, dense_columns(used) + 8] {
+            let cols = b.unfold2d(&t, &window, width).unwrap();
+            assert_eq!((cols.rows, cols.cols), (oh * ow, width), "case {i}");
+            assert!(
+                cols.data
+                    .chunks_exact(width)
+                    .all(|r| r[used..].iter().all(|&v| v == 0.0)),
+                "case {i}: padding columns"
+            );
+            let dense = b
+                .dense(
+                    "w",
+                    conv2d_weight_for_unfold(&w, out, c, k, k, width).unwrap(),
+                    out,
+                    width,
+                    Quantization::None,
+                )
+                .unwrap();
+            let y = b.linear(&cols, &dense, Some(&bias)).unwrap();
+            let got = to_planes(&y.data, out, oh, ow);
+            let d = max_diff(&got, &want);
+            assert!(d < 1e-5, "case {i}, {width} columns: {d}");
+        }
     }
 }
 
@@ -241,7 +252,9 @@ fn depthwise_conv2d_of_a_large_image_runs_in_parallel_the_same() {
     let lw = depthwise_weight_layout(&w, c, k, k).unwrap();
     let y = b.depthwise_conv2d(&t, &lw, &bias, &window).unwrap();
     assert!(max_diff(&to_planes(&y.data, c, oh, ow), &want) < 1e-5);
-    let cols = b.unfold2d(&t, &window).unwrap();
+    let cols = b
+        .unfold2d(&t, &window, window.kernel_h * window.kernel_w * t.cols)
+        .unwrap();
     assert_eq!(cols.rows, oh * ow);
 }
 
@@ -349,10 +362,10 @@ fn bad_shapes_are_errors() {
         assert!(matches!(r, Err(ModelError::Shape { .. })), "{r:?}");
     };
     // 12 rows are not 5 x 3 pixels.
-    shape(b.unfold2d(&t, &Window2d::symmetric(5, 3, 3, 1, 1)));
+    shape(b.unfold2d(&t, &Window2d::symmetric(5, 3, 3, 1, 1), 27));
     // A zero stride, a kernel larger than the padded image, padding as wide as the kernel.
-    shape(b.unfold2d(&t, &Window2d::symmetric(4, 3, 3, 0, 1)));
-    shape(b.unfold2d(&t, &Window2d::symmetric(4, 3, 7, 1, 1)));
+    shape(b.unfold2d(&t, &Window2d::symmetric(4, 3, 3, 0, 1), 27));
+    shape(b.unfold2d(&t, &Window2d::symmetric(4, 3, 7, 1, 1), 27));
     shape(b.max_pool2d(&t, &Window2d::symmetric(4, 3, 2, 1, 2)));
     // Depthwise weights or biases of the wrong length.
     let win = Window2d::tf_same(4, 3, 3, 1);
@@ -360,7 +373,13 @@ fn bad_shapes_are_errors() {
     shape(b.depthwise_conv2d(&t, &vec![0.0; 27], &vec![0.0; 2], &win));
     shape(b.mean_rows(&b.tensor(Vec::new(), 0, 3).unwrap()));
     assert!(matches!(
-        conv2d_weight_for_unfold(&[0.0; 10], 2, 2, 2, 2),
+        conv2d_weight_for_unfold(&[0.0; 10], 2, 2, 2, 2, 8),
+        Err(ModelError::Shape { .. })
+    ));
+    // Fewer columns than the unfolded values, for the input or the weight.
+    shape(b.unfold2d(&t, &win, 26));
+    assert!(matches!(
+        conv2d_weight_for_unfold(&[0.0; 16], 2, 2, 2, 2, 7),
         Err(ModelError::Shape { .. })
     ));
     assert!(matches!(

@@ -2,7 +2,9 @@
 //! passes `--enable-unsafe-webgpu`), in a dedicated worker as in Lantern's worker: every encoder
 //! op against its scalar oracle, tiny models of every family against the CPU backend in the
 //! same page; tiny Whispers against transformers' goldens and the CPU backend. The same checks
-//! (and the real all-MiniLM-L6-v2) run natively from `tests/gpu.rs`.
+//! (and the real all-MiniLM-L6-v2) run natively from `tests/gpu.rs`. The vision families
+//! (tiny ResNet, ViT, YOLOS, DETR) against transformers' goldens and the CPU backend
+//! (`common::vision`): the conv nets' window ops as WGSL kernels, no readback in between.
 //!
 //! `(cd crates/lantern-models && cargo test --target wasm32-unknown-unknown --features gpu
 //! --test web_gpu)`.
@@ -13,6 +15,7 @@ mod common;
 
 use common::encoders::{self, EncTol};
 use common::ops::{self, Tol};
+use common::vision::{self, VisionTol};
 use common::whisper::{self, WhisperTol};
 use lantern_models::ops::gpu::{Gpu, lantern_gpu};
 use wasm_bindgen_test::*;
@@ -76,4 +79,13 @@ async fn whisper_matches_transformers_and_the_cpu() {
         whisper::on_backend(|| Gpu::new(device.clone()), &tol).await;
         assert_eq!(device.check(), Ok(()));
     }
+}
+
+#[wasm_bindgen_test]
+async fn vision_models_match_the_cpu_and_transformers() {
+    let (device, _, _) = precisions().await.swap_remove(0);
+    let measured = vision::tiny_models(|| Gpu::new(device.clone()), &VisionTol::GPU_F32).await;
+    log(&format!("max |GPU - CPU| per family: {measured:?}"));
+    assert_eq!(measured.len(), 4);
+    assert_eq!(device.check(), Ok(()));
 }

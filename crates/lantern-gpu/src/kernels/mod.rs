@@ -9,12 +9,14 @@ mod rope;
 mod sample;
 mod softmax;
 mod unfold;
+mod window2d;
 
 pub use attend::AttendShape;
 pub use attention::{AttentionShape, GpuKvCache};
 pub use matmul::MATVEC_MAX_TOKENS;
 pub use rope::{GpuRopeTable, RopeStyle};
 pub use sample::Sampling;
+pub use window2d::Window2d;
 
 /// Workgroups needed for `threads` threads of `per_group` each, as a dispatch count.
 pub(crate) fn groups(threads: usize, per_group: usize) -> u32 {

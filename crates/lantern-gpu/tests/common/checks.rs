@@ -4,7 +4,7 @@
 
 use lantern_gpu::{
     AttentionShape, Gpu, GpuError, GpuOptions, MATVEC_MAX_TOKENS, Precision, RopeStyle, Sampling,
-    WeightType,
+    WeightType, Window2d,
 };
 
 use super::fixture::{BERT_IDS, Fixture, Matrix, SMOL_IDS, Source, VOCAB_SLICE};
@@ -676,6 +676,224 @@ pub async fn unfold1d_real(c: &Ctx) {
     assert!(matches!(
         g.unfold1d(&t, rows + 3, 1, 1),
         Err(GpuError::Shape { .. })
+    ));
+}
+
+/// The pixel that kernel cell `(ky, kx)` of output pixel `(oy, ox)` reads, or `None` in
+/// padding: the reference loops of the 2-D window checks.
+fn window_source(w: &Window2d, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<usize> {
+    let iy = (oy * w.stride + ky)
+        .checked_sub(w.top)
+        .filter(|&i| i < w.height)?;
+    let ix = (ox * w.stride + kx)
+        .checked_sub(w.left)
+        .filter(|&i| i < w.width)?;
+    Some(iy * w.width + ix)
+}
+
+/// The 2-D window ops of the conv nets (im2col with padded columns, depthwise convolution,
+/// max pooling, the mean of the rows) against plain loops, on windows as the models use them
+/// (TF "same" with its uneven padding, symmetric padding, strides 1 and 2, a 7x7 stem, a 1x1
+/// image) and odd channel counts; the image values are real BERT activations.
+pub async fn window2d_ops(c: &Ctx) {
+    let g = &c.gpu;
+    let src = &c.d.bert_x;
+    #[rustfmt::skip]
+    let cases = [
+        // height, width, channels, kernel_h, kernel_w, stride, top, left, bottom, right
+        (8, 6, 3, 3, 3, 2, 0, 0, 1, 1),
+        (7, 5, 5, 3, 3, 1, 1, 1, 1, 1),
+        (9, 9, 3, 7, 7, 2, 3, 3, 3, 3),
+        (1, 1, 7, 1, 1, 1, 0, 0, 0, 0),
+        (1, 1, 5, 3, 3, 1, 1, 1, 1, 1),
+        (6, 7, 13, 5, 5, 2, 1, 2, 2, 2),
+        (5, 5, 8, 3, 3, 2, 1, 1, 1, 1),
+        (4, 6, 3, 1, 3, 1, 0, 1, 0, 1),
+        (11, 3, 9, 2, 2, 2, 0, 0, 0, 1),
+    ];
+    for (h, wd, ch, kh, kw, stride, top, left, bottom, right) in cases {
+        let w = Window2d {
+            height: h,
+            width: wd,
+            kernel_h: kh,
+            kernel_w: kw,
+            stride,
+            top,
+            left,
+            bottom,
+            right,
+        };
+        let what = format!("{w:?} over {ch} channels");
+        let (oh, ow) = w.out_size().unwrap();
+        let x: Vec<f32> = src
+            .iter()
+            .copied()
+            .cycle()
+            .skip(ch)
+            .take(h * wd * ch)
+            .collect();
+        let t = g.tensor(&x, h * wd, ch).unwrap();
+        let cells = kh * kw;
+
+        // im2col, exactly as wide as the windows and padded to a multiple of 8 (bit-exact:
+        // it only moves values).
+        for cols in [cells * ch, (cells * ch).next_multiple_of(8) + 8] {
+            let y = g.unfold2d(&t, &w, cols).unwrap();
+            assert_eq!((y.rows(), y.cols()), (oh * ow, cols), "{what}");
+            let mut want = vec![0f32; oh * ow * cols];
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            if let Some(p) = window_source(&w, oy, ox, ky, kx) {
+                                let dst = (oy * ow + ox) * cols + (ky * kw + kx) * ch;
+                                want[dst..dst + ch].copy_from_slice(&x[p * ch..][..ch]);
+                            }
+                        }
+                    }
+                }
+            }
+            let got = g.read(&y).await.unwrap();
+            assert!(
+                got.iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "unfold2d to {cols} columns, {what}"
+            );
+        }
+
+        // Depthwise convolution plus bias, against f64 sums.
+        let weight: Vec<f32> = src.iter().rev().copied().take(cells * ch).collect();
+        let bias: Vec<f32> = src.iter().step_by(3).copied().take(ch).collect();
+        let y = g
+            .depthwise_conv2d(
+                &t,
+                &g.tensor(&weight, cells, ch).unwrap(),
+                &g.tensor(&bias, 1, ch).unwrap(),
+                &w,
+            )
+            .unwrap();
+        assert_eq!((y.rows(), y.cols()), (oh * ow, ch), "{what}");
+        let got = g.read(&y).await.unwrap();
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for k in 0..ch {
+                    let mut want = f64::from(bias[k]);
+                    let mut scale = want.abs();
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            if let Some(p) = window_source(&w, oy, ox, ky, kx) {
+                                let term = f64::from(weight[(ky * kw + kx) * ch + k])
+                                    * f64::from(x[p * ch + k]);
+                                want += term;
+                                scale += term.abs();
+                            }
+                        }
+                    }
+                    let v = f64::from(got[(oy * ow + ox) * ch + k]);
+                    assert!(
+                        (v - want).abs() <= 1e-6 * scale.max(1.0),
+                        "depthwise_conv2d {what} at ({oy}, {ox}, {k}): {v} vs {want}"
+                    );
+                }
+            }
+        }
+
+        // Max pooling of all-negative values: a padding cell read as 0 would win.
+        let neg: Vec<f32> = x.iter().map(|v| -v.abs() - 1.0).collect();
+        let y = g
+            .max_pool2d(&g.tensor(&neg, h * wd, ch).unwrap(), &w)
+            .unwrap();
+        assert_eq!((y.rows(), y.cols()), (oh * ow, ch), "{what}");
+        let got = g.read(&y).await.unwrap();
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for k in 0..ch {
+                    let mut best = f32::NEG_INFINITY;
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            if let Some(p) = window_source(&w, oy, ox, ky, kx) {
+                                best = best.max(neg[p * ch + k]);
+                            }
+                        }
+                    }
+                    assert_eq!(
+                        got[(oy * ow + ox) * ch + k].to_bits(),
+                        best.to_bits(),
+                        "max_pool2d {what} at ({oy}, {ox}, {k})"
+                    );
+                }
+            }
+        }
+    }
+
+    // The mean of the rows: a classifier's 7x7 map, a 1x1 image, a detector's long map; f32
+    // tree sums against f64.
+    for (rows, cols) in [(49, 24), (1, 5), (3000, 7), (257, 300)] {
+        let x: Vec<f32> = src
+            .iter()
+            .copied()
+            .cycle()
+            .skip(cols)
+            .take(rows * cols)
+            .collect();
+        let y = g.mean_rows(&g.tensor(&x, rows, cols).unwrap()).unwrap();
+        assert_eq!((y.rows(), y.cols()), (1, cols));
+        let got = g.read(&y).await.unwrap();
+        for (k, v) in got.iter().enumerate() {
+            let column = x.iter().skip(k).step_by(cols).map(|&v| f64::from(v));
+            let (sum, scale) = column.fold((0.0, 0.0), |(s, a), v| (s + v, a + v.abs()));
+            let want = sum / rows as f64;
+            assert!(
+                (f64::from(*v) - want).abs() <= 1e-6 * (scale / rows as f64).max(1e-3),
+                "mean_rows {rows}x{cols} column {k}: {v} vs {want}"
+            );
+        }
+    }
+
+    // Bad shapes and indices past 32 bits are typed errors, not panics.
+    let t = g.tensor(&src[..4 * 4 * 3], 16, 3).unwrap();
+    let ok = Window2d {
+        height: 4,
+        width: 4,
+        kernel_h: 3,
+        kernel_w: 3,
+        stride: 1,
+        top: 1,
+        left: 1,
+        bottom: 1,
+        right: 1,
+    };
+    let shape = |e: GpuError| matches!(e, GpuError::Shape { .. }) && !e.should_fall_back();
+    assert!(
+        shape(g.unfold2d(&t, &ok, 26).unwrap_err()),
+        "too few columns"
+    );
+    for bad in [
+        Window2d { height: 5, ..ok },
+        Window2d { stride: 0, ..ok },
+        Window2d { kernel_h: 0, ..ok },
+        Window2d { top: 3, ..ok },
+        Window2d {
+            kernel_w: 9,
+            left: 0,
+            right: 0,
+            ..ok
+        },
+    ] {
+        assert!(shape(g.unfold2d(&t, &bad, 32).unwrap_err()), "{bad:?}");
+        assert!(shape(g.max_pool2d(&t, &bad).unwrap_err()), "{bad:?}");
+    }
+    let b3 = g.tensor(&[0.0; 3], 1, 3).unwrap();
+    let w27 = g.tensor(&[0.0; 27], 9, 3).unwrap();
+    assert!(shape(g.depthwise_conv2d(&t, &b3, &b3, &ok).unwrap_err()));
+    assert!(shape(g.depthwise_conv2d(&t, &w27, &w27, &ok).unwrap_err()));
+    assert!(shape(
+        g.mean_rows(&g.tensor(&[], 0, 3).unwrap()).unwrap_err()
+    ));
+    assert!(matches!(
+        g.unfold2d(&t, &ok, 1 << 32).unwrap_err(),
+        GpuError::LimitsTooSmall { .. }
     ));
 }
 

@@ -276,31 +276,50 @@ impl Window2d {
     }
 }
 
-/// A PyTorch `Conv2d` weight `[out, in, kh, kw]` laid out as `[out, kh * kw * in]` (kernel
-/// row, kernel column, then input channel), the column order of [`Backend::unfold2d`], so that
-/// a convolution is `unfold2d` + [`Backend::linear`].
+/// The rows of a dense weight are a multiple of this many values wide on every backend: the
+/// GPU's matrix kernels read eight weights at a time. Convolutions whose unfolded width is not
+/// (a 3×3 or 7×7 stem over RGB: 27 or 147 values, a 1×1 convolution over an odd channel count)
+/// unfold to [`dense_columns`] columns, the extra ones zero in the input and in the weight, so
+/// their products add nothing.
+pub const DENSE_COLUMN_MULTIPLE: usize = 8;
+
+/// `values` rounded up to a multiple of [`DENSE_COLUMN_MULTIPLE`]: the width of a convolution's
+/// unfolded rows and of its weight's rows.
+pub fn dense_columns(values: usize) -> usize {
+    values.next_multiple_of(DENSE_COLUMN_MULTIPLE)
+}
+
+/// A PyTorch `Conv2d` weight `[out, in, kh, kw]` laid out as `[out, cols]`: `kh * kw * in`
+/// values (kernel row, kernel column, then input channel; the column order of
+/// [`Backend::unfold2d`]), then zeros up to `cols` ([`dense_columns`]), so that a convolution is
+/// `unfold2d` + [`Backend::linear`].
 pub fn conv2d_weight_for_unfold(
     w: &[f32],
     out: usize,
     inp: usize,
     kh: usize,
     kw: usize,
+    cols: usize,
 ) -> Result<Vec<f32>> {
     let n = [out, inp, kh, kw]
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d));
-    if n != Some(w.len()) {
+    let padded = out.checked_mul(cols);
+    if n != Some(w.len()) || padded.is_none() || cols < kh * kw * inp {
         return Err(ModelError::shape(
             "conv2d_weight",
-            format!("{} values for [{out}, {inp}, {kh}, {kw}]", w.len()),
+            format!(
+                "{} values for [{out}, {inp}, {kh}, {kw}] in rows of {cols}",
+                w.len()
+            ),
         ));
     }
-    let mut r = vec![0f32; w.len()];
+    let mut r = vec![0f32; padded.unwrap_or(0)];
     for o in 0..out {
         for c in 0..inp {
             for y in 0..kh {
                 for x in 0..kw {
-                    r[((o * kh + y) * kw + x) * inp + c] = w[((o * inp + c) * kh + y) * kw + x];
+                    r[o * cols + (y * kw + x) * inp + c] = w[((o * inp + c) * kh + y) * kw + x];
                 }
             }
         }
@@ -571,9 +590,12 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
     /// for each kernel cell `(ky, kx)` in row-major order, the `channels` values of pixel
     /// `(oy * stride + ky - top, ox * stride + kx - left)` (zeros where that is padding):
     /// `[out_h * out_w, kh * kw * channels]`. A convolution is then [`Backend::linear`] with its
-    /// weight laid out by [`conv2d_weight_for_unfold`]. A 1×1 convolution with stride 1 needs no
-    /// unfold (it is `linear` on `x` itself).
-    fn unfold2d(&self, x: &Self::Tensor, window: &Window2d) -> Result<Self::Tensor>;
+    /// weight laid out by [`conv2d_weight_for_unfold`]. `cols` (at least `kh * kw * channels`)
+    /// is the result's width, the columns past the unfolded values zero: [`dense_columns`], so
+    /// that the weight's rows are as wide as every backend's dense kernels need. A 1×1
+    /// convolution with stride 1 over a multiple of 8 channels needs no unfold (it is `linear`
+    /// on `x` itself).
+    fn unfold2d(&self, x: &Self::Tensor, window: &Window2d, cols: usize) -> Result<Self::Tensor>;
     /// A depthwise 2-D convolution (one filter per channel, PyTorch's `groups == channels`)
     /// plus a bias: `x` is `[height * width, channels]`, `weight` is `[kh * kw, channels]`
     /// ([`depthwise_weight_layout`]), `bias` has `channels` values (a folded BatchNorm's).

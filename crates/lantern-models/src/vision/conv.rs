@@ -6,8 +6,8 @@ use crate::LocalFuture;
 use crate::encoder::weights::Weights;
 use crate::error::{ModelError, Result};
 use crate::ops::{
-    Activation, Backend, Quantization, Window2d, conv2d_weight_for_unfold, depthwise_weight_layout,
-    fold_batch_norm,
+    Activation, Backend, Quantization, Window2d, conv2d_weight_for_unfold, dense_columns,
+    depthwise_weight_layout, fold_batch_norm,
 };
 use crate::vision::{Family, ImageClassifier, ImageInput};
 
@@ -22,9 +22,14 @@ pub(crate) enum Pad {
 
 #[derive(Debug)]
 enum Kernel<B: Backend> {
-    /// `[out, kh * kw * in]`, run as `unfold2d` + `linear` (or `linear` alone for a 1×1
-    /// convolution with stride 1).
-    Dense(B::Dense),
+    /// `[out, cols]`: `kh * kw * in` values, then zeros up to `cols` (`dense_columns`), run as
+    /// `unfold2d` to `cols` columns + `linear`; or `linear` alone on the input for a 1×1
+    /// convolution with stride 1 where `in == cols` (`pointwise`).
+    Dense {
+        weight: B::Dense,
+        cols: usize,
+        pointwise: bool,
+    },
     /// `[kh * kw, channels]`.
     Depthwise(B::Vector),
 }
@@ -89,8 +94,13 @@ impl<B: Backend> ConvBn<B> {
         let kernel = if spec.depthwise {
             Kernel::Depthwise(backend.vector_f32(depthwise_weight_layout(&weight, out, k, k)?)?)
         } else {
-            let laid = conv2d_weight_for_unfold(&weight, out, inp, k, k)?;
-            Kernel::Dense(backend.dense(spec.weight, laid, out, k * k * inp, Quantization::None)?)
+            let cols = dense_columns(k * k * inp);
+            let laid = conv2d_weight_for_unfold(&weight, out, inp, k, k, cols)?;
+            Kernel::Dense {
+                weight: backend.dense(spec.weight, laid, out, cols, Quantization::None)?,
+                cols,
+                pointwise: k == 1 && cols == inp,
+            }
         };
         Ok(ConvBn {
             kernel,
@@ -121,14 +131,20 @@ impl<B: Backend> ConvBn<B> {
         let (oh, ow) = window.check("conv2d", height * width)?;
         let mut y = match &self.kernel {
             Kernel::Depthwise(w) => backend.depthwise_conv2d(x, w, &self.bias, &window)?,
-            Kernel::Dense(w)
-                if self.size == 1 && self.stride == 1 && window.padding == Default::default() =>
-            {
-                backend.linear(x, w, Some(&self.bias))?
+            // A 1×1 convolution over a multiple of 8 channels is a product with `x` as it is;
+            // over other channel counts the unfold only appends the zero columns.
+            Kernel::Dense {
+                weight,
+                pointwise: true,
+                ..
+            } if self.stride == 1 && window.padding == Default::default() => {
+                backend.linear(x, weight, Some(&self.bias))?
             }
-            Kernel::Dense(w) => {
-                backend.linear(&backend.unfold2d(x, &window)?, w, Some(&self.bias))?
-            }
+            Kernel::Dense { weight, cols, .. } => backend.linear(
+                &backend.unfold2d(x, &window, *cols)?,
+                weight,
+                Some(&self.bias),
+            )?,
         };
         if let Some(f) = self.activation {
             backend.activate(&mut y, f)?;

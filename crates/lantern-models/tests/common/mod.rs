@@ -6,6 +6,7 @@ pub mod encoders;
 pub mod minilm;
 pub mod ops;
 pub mod tiny;
+pub mod vision;
 pub mod whisper;
 pub mod whisper_real;
 

@@ -4,10 +4,8 @@
 //! Channels are the innermost axis, so every inner loop is an element-wise loop over a
 //! contiguous run of channels (a kernel cell's weights against one pixel's values), which the
 //! compiler vectorizes (simd128 in wasm, SSE/AVX natively) without per-lane code; the pixel
-//! loops around it are split by output rows across threads when the image is large.
-//!
-//! Plain functions over slices, so that the GPU backend's temporary host fallback runs the
-//! very same code.
+//! loops around it are split by output rows across threads when the image is large. The GPU
+//! backend's WGSL kernels (`lantern_gpu::Gpu::unfold2d` and its siblings) compute the same.
 
 use super::team;
 use crate::error::{ModelError, Result};
@@ -55,17 +53,28 @@ fn source(o: usize, k: usize, stride: usize, before: usize, n: usize) -> Option<
     (o * stride + k).checked_sub(before).filter(|&i| i < n)
 }
 
-/// im2col: `[out_h * out_w, kh * kw * channels]` (see `Backend::unfold2d`).
+/// im2col: `[out_h * out_w, cols]`, the unfolded `kh * kw * channels` values of each pixel
+/// followed by zeros (see `Backend::unfold2d`).
 pub(crate) fn unfold2d(
     x: &[f32],
     channels: usize,
     w: &Window2d,
+    cols: usize,
 ) -> Result<(Vec<f32>, usize, usize)> {
     let (oh, ow) = w.check("unfold2d", x.len().checked_div(channels).unwrap_or(0))?;
     check_data("unfold2d", x.len(), w.height * w.width, channels)?;
-    let cells = w.kernel_h * w.kernel_w;
-    let width = cells * channels;
-    let mut out = vec![0f32; oh * ow * width];
+    let used = w.kernel_h * w.kernel_w * channels;
+    if cols < used {
+        return Err(ModelError::shape(
+            "unfold2d",
+            format!("{cols} columns for {used} unfolded values"),
+        ));
+    }
+    let width = cols;
+    let len = (oh * ow).checked_mul(width).ok_or_else(|| {
+        ModelError::shape("unfold2d", format!("{oh}x{ow} pixels of {width} columns"))
+    })?;
+    let mut out = vec![0f32; len];
     let p = w.padding;
     per_output_row(&mut out, ow * width, oh * ow * width, |oy, row| {
         for ky in 0..w.kernel_h {

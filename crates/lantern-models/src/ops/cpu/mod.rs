@@ -501,8 +501,8 @@ impl Backend for Cpu {
         })
     }
 
-    fn unfold2d(&self, x: &CpuTensor, window: &Window2d) -> Result<CpuTensor> {
-        let (data, rows, cols) = conv::unfold2d(&x.data, x.cols, window)?;
+    fn unfold2d(&self, x: &CpuTensor, window: &Window2d, cols: usize) -> Result<CpuTensor> {
+        let (data, rows, cols) = conv::unfold2d(&x.data, x.cols, window, cols)?;
         Ok(CpuTensor { rows, cols, data })
     }
 

@@ -29,7 +29,7 @@ use lantern_gpu::{
 };
 
 use super::cpu::dense::q8_0_bytes;
-use super::cpu::{self, Cpu, CpuMatrix};
+use super::cpu::{Cpu, CpuMatrix};
 use super::{
     Activation, AttendShape, AttentionShape, Backend, Quantization, Rope, RopeAngles, RopeStyle,
     TensorData, Window2d,
@@ -65,6 +65,22 @@ fn check_width(name: &str, cols: usize) -> Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// The op layer's window in the GPU layer's terms (which does not depend on this crate).
+fn gpu_window(w: &Window2d) -> lantern_gpu::Window2d {
+    let p = w.padding;
+    lantern_gpu::Window2d {
+        height: w.height,
+        width: w.width,
+        kernel_h: w.kernel_h,
+        kernel_w: w.kernel_w,
+        stride: w.stride,
+        top: p.top,
+        left: p.left,
+        bottom: p.bottom,
+        right: p.right,
+    }
 }
 
 fn weight_type(d: GgmlDType) -> Option<WeightType> {
@@ -458,15 +474,8 @@ impl Backend for Gpu {
         Ok(self.gpu.unfold1d(x, kernel, stride, pad)?)
     }
 
-    // TEMPORARY (issue 14): the 2-D window ops have no WGSL kernels yet. They read the input
-    // back, run the CPU backend's code (`cpu::conv`) and upload the result, so the convolution
-    // nets are correct on this backend natively, if slow. In a browser a synchronous readback
-    // is refused (`GpuError::Unsupported`, a device failure), so a caller falls back to the
-    // CPU there until real kernels replace these four methods.
-    fn unfold2d(&self, x: &GpuTensor, window: &Window2d) -> Result<GpuTensor> {
-        let host = self.read(x)?;
-        let (data, rows, cols) = cpu::conv::unfold2d(&host, x.cols(), window)?;
-        self.tensor(data, rows, cols)
+    fn unfold2d(&self, x: &GpuTensor, window: &Window2d, cols: usize) -> Result<GpuTensor> {
+        Ok(self.gpu.unfold2d(x, &gpu_window(window), cols)?)
     }
 
     fn depthwise_conv2d(
@@ -476,21 +485,17 @@ impl Backend for Gpu {
         bias: &GpuTensor,
         window: &Window2d,
     ) -> Result<GpuTensor> {
-        let (host, weight, bias) = (self.read(x)?, self.read(weight)?, self.read(bias)?);
-        let (data, rows) = cpu::conv::depthwise_conv2d(&host, x.cols(), &weight, &bias, window)?;
-        self.tensor(data, rows, x.cols())
+        Ok(self
+            .gpu
+            .depthwise_conv2d(x, weight, bias, &gpu_window(window))?)
     }
 
     fn max_pool2d(&self, x: &GpuTensor, window: &Window2d) -> Result<GpuTensor> {
-        let host = self.read(x)?;
-        let (data, rows) = cpu::conv::max_pool2d(&host, x.cols(), window)?;
-        self.tensor(data, rows, x.cols())
+        Ok(self.gpu.max_pool2d(x, &gpu_window(window))?)
     }
 
     fn mean_rows(&self, x: &GpuTensor) -> Result<GpuTensor> {
-        let host = self.read(x)?;
-        let data = cpu::conv::mean_rows(&host, x.rows(), x.cols())?;
-        self.tensor(data, 1, x.cols())
+        Ok(self.gpu.mean_rows(x)?)
     }
 
     fn gather_rows(&self, x: &GpuTensor, rows: &[usize]) -> Result<GpuTensor> {
