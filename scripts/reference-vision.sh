@@ -8,6 +8,9 @@
 #   scripts/reference/efficientnet_lite0.py crates/lantern-pipelines/tests/data/efficientnet_lite0.golden.json
 #   scripts/reference/vision_transformers.py crates/lantern-models/tests/data/vision_transformers.golden.json
 #                                           (bicubic interpolation; tiny-yolos at other input sizes)
+#   scripts/reference/vision_detr_timm.py   tests/fixtures/vision/tiny-detr-timm-{resnet50,resnet18} (DETR
+#                                           with timm backbones), crates/lantern-pipelines/tests/data/vision_detr_timm.golden.json
+#                                           and crates/lantern-models/tests/data/detr_timm_tensors.json
 # Needs the vision fixtures first (scripts/fixtures-vision.sh: scikit-image's photos and the
 # converted EfficientNet-Lite0), and PyPI (torch pulls its CUDA runtime packages, ~7 GB).
 #
@@ -17,7 +20,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${LANTERN_REF_VENV:-target/fixtures/venv-torch}
-want="torch==2.9.1 transformers==4.57.1 tokenizers==0.22.2 safetensors==0.6.2 numpy==2.2.6 huggingface_hub==0.36.2 pillow==12.0.0"
+# timm for DETR's timm backbones; torchvision (which timm needs) pinned to torch 2.9.1, or pip
+# would upgrade torch.
+want="torch==2.9.1 torchvision==0.24.1 timm==1.0.31 transformers==4.57.1 tokenizers==0.22.2 safetensors==0.6.2 numpy==2.2.6 huggingface_hub==0.36.2 pillow==12.0.0"
 stamp="$venv/.lantern-requirements-vision"
 if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
@@ -36,5 +41,6 @@ trap 'rm -rf "$pth"' EXIT
 "$venv/bin/python" scripts/reference/efficientnet_lite0.py --mirror "$mirror" --pth "$pth/model.pth" \
   --out crates/lantern-pipelines/tests/data/efficientnet_lite0.golden.json
 "$venv/bin/python" scripts/reference/vision_transformers.py
+"$venv/bin/python" scripts/reference/vision_detr_timm.py --mirror "$mirror"
 # The tiny models into the mirror (their stamps follow the committed files).
 scripts/fixtures-vision.sh

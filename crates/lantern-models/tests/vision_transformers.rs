@@ -50,12 +50,26 @@ fn fixture(model: &str, file: &str) -> &'static [u8] {
             }
         };
     }
-    files!("tiny-vit-classification", "tiny-yolos", "tiny-detr-resnet")
+    files!(
+        "tiny-vit-classification",
+        "tiny-yolos",
+        "tiny-detr-resnet",
+        "tiny-detr-timm-resnet50",
+        "tiny-detr-timm-resnet18"
+    )
 }
 
 fn golden() -> Value {
     serde_json::from_str(include_str!(
         "../../lantern-pipelines/tests/data/vision_models.golden.json"
+    ))
+    .unwrap()
+}
+
+/// The timm-backbone DETRs' goldens (scripts/reference/vision_detr_timm.py).
+fn timm_golden() -> Value {
+    serde_json::from_str(include_str!(
+        "../../lantern-pipelines/tests/data/vision_detr_timm.golden.json"
     ))
     .unwrap()
 }
@@ -151,10 +165,12 @@ fn check(what: &str, got: &[f32], summary: &Value, tol: impl Fn(f64) -> f64) -> 
 }
 
 fn cases(model: &str) -> Vec<Value> {
-    golden()["models"][model]["cases"]
-        .as_array()
-        .unwrap()
-        .clone()
+    let golden = if model.starts_with("tiny-detr-timm") {
+        timm_golden()
+    } else {
+        golden()
+    };
+    golden["models"][model]["cases"].as_array().unwrap().clone()
 }
 
 #[test]
@@ -333,15 +349,95 @@ fn yolos_interpolates_positions_as_transformers() {
 
 #[test]
 fn detr_matches_transformers() {
-    let name = "tiny-detr-resnet";
-    let model = detector(name);
-    assert_eq!(model.num_labels(), 4);
-    for case in cases(name) {
-        let image = case["image"].as_str().unwrap();
-        let px = pixels(name, image);
-        let shape: Vec<usize> = serde_json::from_value(case["pixel_values_shape"].clone()).unwrap();
-        assert_eq!(shape[1..], px.shape(), "{image}: preprocessing");
-        check_detections(&format!("{name} {image}"), &*model, &input(&px), &case);
+    // transformers' ResNet, then timm's (the Hub checkpoints' backbone) with bottleneck and
+    // basic blocks.
+    for name in [
+        "tiny-detr-resnet",
+        "tiny-detr-timm-resnet50",
+        "tiny-detr-timm-resnet18",
+    ] {
+        let model = detector(name);
+        assert_eq!(model.num_labels(), 4);
+        for case in cases(name) {
+            let image = case["image"].as_str().unwrap();
+            let px = pixels(name, image);
+            let shape: Vec<usize> =
+                serde_json::from_value(case["pixel_values_shape"].clone()).unwrap();
+            assert_eq!(shape[1..], px.shape(), "{image}: preprocessing");
+            check_detections(&format!("{name} {image}"), &*model, &input(&px), &case);
+        }
+    }
+}
+
+/// A safetensors file of zeros (f16) with the given tensors.
+#[cfg(not(target_arch = "wasm32"))]
+fn zeros_safetensors(tensors: &[(String, Vec<usize>)]) -> Vec<u8> {
+    let mut header = serde_json::Map::new();
+    let mut offset = 0usize;
+    for (name, shape) in tensors {
+        let bytes = 2 * shape.iter().product::<usize>();
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": "F16", "shape": shape, "data_offsets": [offset, offset + bytes]}),
+        );
+        offset += bytes;
+    }
+    let mut head = serde_json::to_vec(&header).unwrap();
+    head.resize(head.len().next_multiple_of(8), b' ');
+    let mut file = Vec::with_capacity(8 + head.len() + offset);
+    file.extend_from_slice(&(head.len() as u64).to_le_bytes());
+    file.extend_from_slice(&head);
+    file.resize(file.len() + offset, 0);
+    file
+}
+
+/// The Hub's facebook/detr-resnet-50 and -101 (timm backbone) as transformers builds them: every
+/// tensor name and shape of `DetrForObjectDetection` at those configs
+/// (crates/lantern-models/tests/data/detr_timm_tensors.json, scripts/reference/vision_detr_timm.py),
+/// as zeros. They load with the config transformers writes and with the older one without
+/// `backbone_kwargs`, and timm's layer counts are the ones the names show.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn detr_hub_architectures_load() {
+    use lantern_models::vision::resnet::{ResNetBackbone, ResNetConfig, ResNetNames};
+    let all: Value = serde_json::from_str(include_str!("data/detr_timm_tensors.json")).unwrap();
+    for (name, backbone) in [
+        ("detr-resnet-50", "resnet50"),
+        ("detr-resnet-101", "resnet101"),
+    ] {
+        let arch = &all[name];
+        let tensors: Vec<(String, Vec<usize>)> =
+            serde_json::from_value(arch["tensors"].clone()).unwrap();
+        let file = zeros_safetensors(&tensors);
+        let mut config = arch["config"].clone();
+        assert_eq!(config["backbone"], backbone);
+        assert_eq!(config["use_timm_backbone"], true);
+        let model =
+            load_object_detector_on(Cpu, &serde_json::to_vec(&config).unwrap(), &file).unwrap();
+        assert_eq!(model.num_labels(), 91, "{name}");
+        config.as_object_mut().unwrap().remove("backbone_kwargs");
+        load_object_detector_on(Cpu, &serde_json::to_vec(&config).unwrap(), &file).unwrap();
+
+        // Stage s+1's blocks are the `layer{s+1}.{l}.conv1` tensors; its width is conv3's.
+        let prefix = "model.backbone.conv_encoder.model.";
+        let (mut depths, mut widths) = (vec![0usize; 4], vec![0usize; 4]);
+        for (t, shape) in &tensors {
+            let Some(rest) = t.strip_prefix(prefix) else {
+                continue;
+            };
+            let parts: Vec<&str> = rest.split('.').collect();
+            if let [stage, _, "conv3", "weight"] = parts[..] {
+                let s: usize = stage.strip_prefix("layer").unwrap().parse().unwrap();
+                depths[s - 1] += 1;
+                widths[s - 1] = shape[0];
+            }
+        }
+        let cfg = ResNetConfig::from_timm(backbone, None).unwrap();
+        assert_eq!(cfg.depths, depths, "{name}");
+        assert_eq!(cfg.hidden_sizes, widths, "{name}");
+        let resnet = ResNetBackbone::load(&Cpu, &cfg, ResNetNames::Timm, &file, prefix).unwrap();
+        assert_eq!(resnet.layers(), depths.iter().sum::<usize>(), "{name}");
+        assert_eq!(resnet.out_channels(), 2048, "{name}");
     }
 }
 
@@ -434,7 +530,6 @@ fn bad_configs_and_files_are_typed_errors() {
     assert!(err.to_string().contains("position_embeddings"), "{err}");
     let detr = "tiny-detr-resnet";
     for (key, value) in [
-        ("use_timm_backbone", serde_json::json!(true)),
         ("position_embedding_type", serde_json::json!("learned")),
         ("dilation", serde_json::json!(true)),
     ] {
@@ -448,5 +543,93 @@ fn bad_configs_and_files_are_typed_errors() {
             matches!(err, lantern_models::ModelError::UnsupportedArchitecture(_)),
             "{key}: {err}"
         );
+    }
+    // transformers' names read as timm's: the missing tensor is named.
+    let err = load_object_detector_on(
+        Cpu,
+        &edit(detr, "use_timm_backbone", serde_json::json!(true)),
+        fixture(detr, "model.safetensors"),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("model.backbone.conv_encoder.model.conv1.weight"),
+        "{err}"
+    );
+    // timm backbones that are not the plain ResNets, or not laid out as them.
+    let timm = "tiny-detr-timm-resnet50";
+    let kwargs = |extra: Value| {
+        let mut cfg: Value = serde_json::from_slice(fixture(timm, "config.json")).unwrap();
+        for (k, v) in extra.as_object().unwrap() {
+            cfg["backbone_kwargs"][k] = v.clone();
+        }
+        cfg
+    };
+    let mut named = serde_json::from_slice::<Value>(fixture(timm, "config.json")).unwrap();
+    named["backbone"] = serde_json::json!("efficientnet_b0");
+    let mut dilated = serde_json::from_slice::<Value>(fixture(timm, "config.json")).unwrap();
+    dilated["dilation"] = serde_json::json!(true);
+    for (what, cfg, names) in [
+        ("backbone", named, "efficientnet_b0"),
+        ("dilation", dilated, "DC5"),
+        (
+            "stem_type",
+            kwargs(serde_json::json!({"stem_type": "deep"})),
+            "stem_type",
+        ),
+        (
+            "output_stride",
+            kwargs(serde_json::json!({"output_stride": 16})),
+            "output_stride",
+        ),
+        (
+            "out_indices",
+            kwargs(serde_json::json!({"out_indices": [1, 2, 3]})),
+            "out_indices",
+        ),
+    ] {
+        let err = load_object_detector_on(
+            Cpu,
+            &serde_json::to_vec(&cfg).unwrap(),
+            fixture(timm, "model.safetensors"),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, lantern_models::ModelError::UnsupportedArchitecture(_)),
+            "{what}: {err}"
+        );
+        assert!(err.to_string().contains(names), "{what}: {err}");
+    }
+    for (what, cfg, names) in [
+        (
+            "layers",
+            kwargs(serde_json::json!({"layers": [2, 1, 1]})),
+            "layers",
+        ),
+        (
+            "in_chans",
+            kwargs(serde_json::json!({"in_chans": 1})),
+            "in_chans",
+        ),
+        // The file has two blocks in the first stage, not three.
+        (
+            "more layers",
+            kwargs(serde_json::json!({"layers": [3, 1, 1, 1]})),
+            "layer1.2.conv1.weight",
+        ),
+        // Nor a stage of 16 channels.
+        (
+            "channels",
+            kwargs(serde_json::json!({"channels": [16, 4, 4, 8]})),
+            "layer1.0.conv1.weight",
+        ),
+    ] {
+        let err = load_object_detector_on(
+            Cpu,
+            &serde_json::to_vec(&cfg).unwrap(),
+            fixture(timm, "model.safetensors"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains(names), "{what}: {err}");
     }
 }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use futures_util::FutureExt;
 use lantern_pipelines::device::Device;
 use lantern_pipelines::source::DirSource;
-use vision::{CLASSIFIERS, DETECTORS, FILES};
+use vision::{CLASSIFIERS, DETECTORS, FILES, TIMM_DETECTORS};
 
 fn model_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -67,6 +67,20 @@ fn tiny_resnet_matches_transformers() {
 #[test]
 fn tiny_detr_matches_transformers() {
     detector(DETECTORS[0]);
+}
+
+/// DETR with timm's ResNet (the Hub checkpoints' backbone), bottleneck and basic blocks, read
+/// from the committed tests/fixtures/vision (the same files as the mirror's copy).
+#[test]
+fn tiny_detr_timm_matches_transformers() {
+    for model in TIMM_DETECTORS {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/vision")
+            .join(model);
+        let source = DirSource::new(&dir).unwrap();
+        let backend = ready(vision::check_detector(model, &source, Device::Cpu, &sample));
+        assert_eq!(backend, "cpu");
+    }
 }
 
 #[test]

@@ -1,9 +1,10 @@
 //! DETR (Carion et al. 2020, <https://arxiv.org/abs/2005.12872>) over the op layer, with
 //! transformers' names and arithmetic (`modeling_detr.py`'s `DetrForObjectDetection`, its
-//! backbone transformers' own ResNet, not timm's):
+//! backbone transformers' own ResNet or timm's, as the Hub's `facebook/detr-resnet-50` has it):
 //!
-//! - the ResNet's last stage ([`super::resnet::ResNetBackbone`]), a 1×1 convolution to
-//!   `d_model` (a linear layer over the feature map's rows);
+//! - the ResNet's last stage ([`super::resnet::ResNetBackbone`]; timm's names and layout
+//!   mapped by [`ResNetConfig::from_timm`]), a 1×1 convolution to `d_model` (a linear layer
+//!   over the feature map's rows);
 //! - the sine position embedding of the pixel mask (downsampled, nearest, to the feature map),
 //!   computed on the host per call as `DetrSinePositionEmbedding(normalize=True)` computes it;
 //! - post-norm encoder layers with the positions added to the queries' and keys' input (the
@@ -19,7 +20,7 @@
 use serde::Deserialize;
 
 use super::layers::{Mlp, sigmoid};
-use super::resnet::{ResNetBackbone, ResNetConfig};
+use super::resnet::{ResNetBackbone, ResNetConfig, ResNetNames};
 use super::{Family, ImageInput, ObjectDetector, RawDetections};
 use crate::LocalFuture;
 use crate::encoder::config::{MAX_HIDDEN, MAX_LAYERS, activation, invalid, labels, required};
@@ -46,6 +47,9 @@ struct Raw {
     position_embedding_type: Option<String>,
     use_timm_backbone: Option<bool>,
     dilation: Option<bool>,
+    backbone: Option<String>,
+    backbone_kwargs: Option<serde_json::Value>,
+    num_channels: Option<usize>,
     backbone_config: Option<serde_json::Value>,
     id2label: Option<std::collections::BTreeMap<String, String>>,
     num_labels: Option<usize>,
@@ -106,13 +110,6 @@ impl<B: Backend> Detr<B> {
     pub fn load(backend: B, config_json: &[u8], safetensors: &[u8]) -> Result<Self> {
         let raw: Raw = serde_json::from_slice(config_json)
             .map_err(|e| invalid("config.json", e.to_string()))?;
-        if raw.use_timm_backbone.unwrap_or(true) {
-            return Err(ModelError::UnsupportedArchitecture(
-                "DETR with a timm backbone (use_timm_backbone: true); transformers' ResNet \
-                 backbone is supported"
-                    .into(),
-            ));
-        }
         if raw.dilation == Some(true) {
             return Err(ModelError::UnsupportedArchitecture(
                 "DETR with a dilated last stage (DC5)".into(),
@@ -126,20 +123,33 @@ impl<B: Backend> Detr<B> {
                 )));
             }
         }
-        let backbone_cfg = raw
-            .backbone_config
-            .as_ref()
-            .ok_or_else(|| invalid("backbone_config", "missing"))?;
-        let resnet = ResNetConfig::from_value(backbone_cfg)?;
-        // The backbone runs to its last stage; another `out_features` would be another map.
-        let last = format!("stage{}", resnet.hidden_sizes.len());
-        if let Some(out) = backbone_cfg.get("out_features")
-            && *out != serde_json::json!([last])
-        {
-            return Err(ModelError::UnsupportedArchitecture(format!(
-                "a DETR backbone with out_features {out} (only [{last:?}] is supported)"
-            )));
-        }
+        // transformers' default is timm's `resnet50`, as the Hub's checkpoints have it.
+        let (resnet, names) = if raw.use_timm_backbone.unwrap_or(true) {
+            let name = raw.backbone.as_deref().unwrap_or("resnet50");
+            // transformers hands `num_channels` to timm unless `backbone_kwargs` has `in_chans`.
+            let in_chans = raw.backbone_kwargs.as_ref().and_then(|k| k.get("in_chans"));
+            if let (None, Some(n)) = (in_chans, raw.num_channels.filter(|&n| n != 3)) {
+                return Err(invalid("num_channels", format!("{n}; RGB images have 3")));
+            }
+            let cfg = ResNetConfig::from_timm(name, raw.backbone_kwargs.as_ref())?;
+            (cfg, ResNetNames::Timm)
+        } else {
+            let backbone_cfg = raw
+                .backbone_config
+                .as_ref()
+                .ok_or_else(|| invalid("backbone_config", "missing"))?;
+            let resnet = ResNetConfig::from_value(backbone_cfg)?;
+            // The backbone runs to its last stage; another `out_features` would be another map.
+            let last = format!("stage{}", resnet.hidden_sizes.len());
+            if let Some(out) = backbone_cfg.get("out_features")
+                && *out != serde_json::json!([last])
+            {
+                return Err(ModelError::UnsupportedArchitecture(format!(
+                    "a DETR backbone with out_features {out} (only [{last:?}] is supported)"
+                )));
+            }
+            (resnet, ResNetNames::Transformers)
+        };
         let d = required(Some(raw.d_model.unwrap_or(256)), "d_model", MAX_HIDDEN)?;
         let heads = |v: Option<usize>, name| -> Result<usize> {
             let h = required(Some(v.unwrap_or(8)), name, MAX_HIDDEN)?;
@@ -191,8 +201,13 @@ impl<B: Backend> Detr<B> {
         let w = Weights::parse(safetensors, "model.", "input_projection.weight")?;
         let prefix = w.prefix;
         let n = |s: &str| format!("{prefix}{s}");
-        let backbone =
-            ResNetBackbone::load_from(&backend, &resnet, &w, &n("backbone.conv_encoder.model."))?;
+        let backbone = ResNetBackbone::load_from(
+            &backend,
+            &resnet,
+            names,
+            &w,
+            &n("backbone.conv_encoder.model."),
+        )?;
         let l = Loader {
             backend: &backend,
             w,

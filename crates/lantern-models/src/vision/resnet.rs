@@ -6,7 +6,8 @@
 //!
 //! [`ResNetBackbone`] is the part up to the last stage's feature map, on its own so that DETR
 //! (whose backbone is this ResNet with frozen BatchNorm: the same arithmetic at inference) can
-//! use it under its own tensor prefix.
+//! use it under its own tensor prefix, in transformers' names or in timm's
+//! ([`ResNetNames::Timm`], [`ResNetConfig::from_timm`]: DETR's Hub checkpoints).
 
 use serde::Deserialize;
 
@@ -71,6 +72,89 @@ impl ResNetConfig {
             .unwrap_or(self.embedding_size)
     }
 
+    /// The ResNet of timm's `create_model(name, **kwargs)` (DETR's `use_timm_backbone`, the
+    /// Hub's `facebook/detr-resnet-50` and `-101`), as a transformers config of the same
+    /// arithmetic. timm's `ResNet` with the default stem (`conv1` 7×7 stride 2 to 64 channels,
+    /// `bn1`, ReLU, `maxpool` 3×3 stride 2) and `BasicBlock`/`Bottleneck` puts a stage's stride
+    /// in the first block's 3×3 convolution (`conv2` of a bottleneck: transformers'
+    /// `downsample_in_bottleneck: false`), never in the first stage, and gives a block a 1×1
+    /// `downsample` convolution + BatchNorm when its shape changes, as transformers' ResNet
+    /// does; a stage of `channels[i]` ends in `channels[i]` (basic) or `4 · channels[i]`
+    /// (bottleneck, whose inner width is `channels[i]`) channels.
+    ///
+    /// `kwargs` is DETR's `backbone_kwargs`: `layers` and `channels` replace the named model's,
+    /// `in_chans` must be 3, `out_indices` must end at the last stage (4, DETR's map) and
+    /// `output_stride` be 32 (16 or 8 dilate the last stages: DC5, unsupported). Any other
+    /// keyword could change the layout (`stem_type`, `avg_down`, ...) and is refused by name.
+    pub fn from_timm(name: &str, kwargs: Option<&serde_json::Value>) -> Result<Self> {
+        let (bottleneck, mut layers): (bool, Vec<usize>) = match name {
+            "resnet18" => (false, vec![2, 2, 2, 2]),
+            "resnet34" => (false, vec![3, 4, 6, 3]),
+            "resnet50" => (true, vec![3, 4, 6, 3]),
+            "resnet101" => (true, vec![3, 4, 23, 3]),
+            "resnet152" => (true, vec![3, 8, 36, 3]),
+            other => {
+                return Err(ModelError::UnsupportedArchitecture(format!(
+                    "the timm backbone {other:?} (resnet18, resnet34, resnet50, resnet101 and \
+                     resnet152 are supported)"
+                )));
+            }
+        };
+        let mut channels = vec![64, 128, 256, 512];
+        let sizes = |v: &serde_json::Value, key: &'static str| -> Result<Vec<usize>> {
+            let sizes: Vec<usize> = serde_json::from_value(v.clone())
+                .map_err(|e| invalid(key, format!("backbone_kwargs: {e}")))?;
+            if sizes.len() != 4 || sizes.contains(&0) {
+                return Err(invalid(
+                    key,
+                    format!("backbone_kwargs: {sizes:?}, wanted four positive sizes"),
+                ));
+            }
+            Ok(sizes)
+        };
+        let kwargs = match kwargs {
+            None | Some(serde_json::Value::Null) => serde_json::Map::new(),
+            Some(serde_json::Value::Object(m)) => m.clone(),
+            Some(other) => {
+                return Err(invalid(
+                    "backbone_kwargs",
+                    format!("{other} is not an object"),
+                ));
+            }
+        };
+        for (key, value) in &kwargs {
+            match key.as_str() {
+                "layers" => layers = sizes(value, "layers")?,
+                "channels" => channels = sizes(value, "channels")?,
+                "in_chans" if value.as_u64() == Some(3) => {}
+                "in_chans" => {
+                    return Err(invalid(
+                        "in_chans",
+                        format!("backbone_kwargs: {value}; RGB images have 3"),
+                    ));
+                }
+                "output_stride" if value.as_u64() == Some(32) => {}
+                "out_indices" if value.as_array().and_then(|a| a.last()?.as_u64()) == Some(4) => {}
+                _ => {
+                    return Err(ModelError::UnsupportedArchitecture(format!(
+                        "a timm backbone with backbone_kwargs {key:?}: {value}"
+                    )));
+                }
+            }
+        }
+        let expansion = if bottleneck { 4 } else { 1 };
+        Ok(ResNetConfig {
+            num_channels: 3,
+            embedding_size: 64,
+            hidden_sizes: channels.iter().map(|c| c * expansion).collect(),
+            depths: layers,
+            layer_type: if bottleneck { "bottleneck" } else { "basic" }.into(),
+            hidden_act: "relu".into(),
+            downsample_in_first_stage: false,
+            downsample_in_bottleneck: false,
+        })
+    }
+
     fn activation(&self) -> Result<Activation> {
         Ok(match self.hidden_act.as_str() {
             "relu" => Activation::Relu,
@@ -80,6 +164,67 @@ impl ResNetConfig {
             "tanh" => Activation::Tanh,
             other => return Err(invalid("hidden_act", format!("{other:?} is not supported"))),
         })
+    }
+}
+
+/// How a checkpoint names a ResNet's tensors (after its prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResNetNames {
+    /// transformers' `ResNetModel`: `embedder.embedder.{convolution,normalization}`,
+    /// `encoder.stages.S.layers.L.{layer.I,shortcut}.{convolution,normalization}`.
+    Transformers,
+    /// timm's (and torchvision's) `ResNet`: `conv1`, `bn1`, `layer{S+1}.L.conv{I+1}`,
+    /// `layer{S+1}.L.bn{I+1}`, `layer{S+1}.L.downsample.{0,1}` (convolution, BatchNorm).
+    Timm,
+}
+
+impl ResNetNames {
+    /// The stem's convolution weight and BatchNorm prefix.
+    fn stem(self) -> (String, String) {
+        match self {
+            ResNetNames::Transformers => (
+                "embedder.embedder.convolution.weight".into(),
+                "embedder.embedder.normalization".into(),
+            ),
+            ResNetNames::Timm => ("conv1.weight".into(), "bn1".into()),
+        }
+    }
+
+    /// Convolution `i` of layer `l` of stage `s` (all from 0).
+    fn conv(self, s: usize, l: usize, i: usize) -> (String, String) {
+        match self {
+            ResNetNames::Transformers => {
+                let p = format!("encoder.stages.{s}.layers.{l}.layer.{i}");
+                (
+                    format!("{p}.convolution.weight"),
+                    format!("{p}.normalization"),
+                )
+            }
+            ResNetNames::Timm => {
+                let p = format!("layer{}.{l}", s + 1);
+                (
+                    format!("{p}.conv{}.weight", i + 1),
+                    format!("{p}.bn{}", i + 1),
+                )
+            }
+        }
+    }
+
+    /// The shortcut's convolution of layer `l` of stage `s`.
+    fn shortcut(self, s: usize, l: usize) -> (String, String) {
+        match self {
+            ResNetNames::Transformers => {
+                let p = format!("encoder.stages.{s}.layers.{l}.shortcut");
+                (
+                    format!("{p}.convolution.weight"),
+                    format!("{p}.normalization"),
+                )
+            }
+            ResNetNames::Timm => {
+                let p = format!("layer{}.{l}.downsample", s + 1);
+                (format!("{p}.0.weight"), format!("{p}.1"))
+            }
+        }
     }
 }
 
@@ -109,15 +254,23 @@ pub struct FeatureMap<T> {
 
 impl<B: Backend> ResNetBackbone<B> {
     /// Loads the backbone's tensors under `prefix` (`resnet.` in a classifier,
-    /// `model.backbone.conv_encoder.model.` in DETR) from a safetensors file.
-    pub fn load(backend: &B, cfg: &ResNetConfig, safetensors: &[u8], prefix: &str) -> Result<Self> {
+    /// `model.backbone.conv_encoder.model.` in DETR), named as `names` says, from a safetensors
+    /// file.
+    pub fn load(
+        backend: &B,
+        cfg: &ResNetConfig,
+        names: ResNetNames,
+        safetensors: &[u8],
+        prefix: &str,
+    ) -> Result<Self> {
         let w = Weights::parse_any(safetensors, "")?;
-        Self::load_from(backend, cfg, &w, prefix)
+        Self::load_from(backend, cfg, names, &w, prefix)
     }
 
     pub(crate) fn load_from(
         backend: &B,
         cfg: &ResNetConfig,
+        names: ResNetNames,
         w: &Weights<'_>,
         prefix: &str,
     ) -> Result<Self> {
@@ -144,13 +297,13 @@ impl<B: Backend> ResNetBackbone<B> {
                 ),
             ));
         }
-        let conv = |name: &str, inp, out, size, stride, act: Option<Activation>| {
+        let conv = |(weight, norm): (String, String), inp, out, size, stride, act| {
             ConvBn::load(
                 backend,
                 w,
                 ConvSpec {
-                    weight: &format!("{prefix}{name}.convolution.weight"),
-                    norm: &format!("{prefix}{name}.normalization"),
+                    weight: &format!("{prefix}{weight}"),
+                    norm: &format!("{prefix}{norm}"),
                     in_channels: inp,
                     out_channels: out,
                     size,
@@ -163,7 +316,7 @@ impl<B: Backend> ResNetBackbone<B> {
             )
         };
         let embedder = conv(
-            "embedder.embedder",
+            names.stem(),
             cfg.num_channels,
             cfg.embedding_size,
             7,
@@ -184,9 +337,8 @@ impl<B: Backend> ResNetBackbone<B> {
                 } else {
                     (out, 1)
                 };
-                let p = format!("encoder.stages.{s}.layers.{l}.");
                 let shortcut = if lin != out || stride != 1 {
-                    Some(conv(&format!("{p}shortcut"), lin, out, 1, stride, None)?)
+                    Some(conv(names.shortcut(s, l), lin, out, 1, stride, None)?)
                 } else {
                     None
                 };
@@ -204,21 +356,14 @@ impl<B: Backend> ResNetBackbone<B> {
                         (1, stride)
                     };
                     vec![
-                        conv(&format!("{p}layer.0"), lin, mid, 1, s1, Some(activation))?,
-                        conv(&format!("{p}layer.1"), mid, mid, 3, s3, Some(activation))?,
-                        conv(&format!("{p}layer.2"), mid, out, 1, 1, None)?,
+                        conv(names.conv(s, l, 0), lin, mid, 1, s1, Some(activation))?,
+                        conv(names.conv(s, l, 1), mid, mid, 3, s3, Some(activation))?,
+                        conv(names.conv(s, l, 2), mid, out, 1, 1, None)?,
                     ]
                 } else {
                     vec![
-                        conv(
-                            &format!("{p}layer.0"),
-                            lin,
-                            out,
-                            3,
-                            stride,
-                            Some(activation),
-                        )?,
-                        conv(&format!("{p}layer.1"), out, out, 3, 1, None)?,
+                        conv(names.conv(s, l, 0), lin, out, 3, stride, Some(activation))?,
+                        conv(names.conv(s, l, 1), out, out, 3, 1, None)?,
                     ]
                 };
                 layers.push(Layer { shortcut, convs });
@@ -236,6 +381,11 @@ impl<B: Backend> ResNetBackbone<B> {
     /// Channels of the feature map.
     pub fn out_channels(&self) -> usize {
         self.out_channels
+    }
+
+    /// Residual layers (blocks), over all stages.
+    pub fn layers(&self) -> usize {
+        self.layers.len()
     }
 
     /// The last stage's feature map of one image.
@@ -303,7 +453,8 @@ impl<B: Backend> ResNetClassifier<B> {
             .filter(|&n| n > 0)
             .ok_or_else(|| invalid("num_labels", "missing (and no id2label)"))?;
         let w = Weights::parse_any(safetensors, "")?;
-        let backbone = ResNetBackbone::load_from(&backend, &cfg, &w, "resnet.")?;
+        let backbone =
+            ResNetBackbone::load_from(&backend, &cfg, ResNetNames::Transformers, &w, "resnet.")?;
         let c = backbone.out_channels();
         let classifier = w.f32(&["classifier.1.weight"], &[num_labels, c])?;
         let classifier = backend.dense(

@@ -12,6 +12,8 @@ use lantern_pipelines::vision::ImageTaskError;
 use lantern_pipelines::{PipelineError, image_classification, object_detection, tasks};
 
 pub const GOLDEN: &str = include_str!("../data/vision_models.golden.json");
+/// The DETRs with timm backbones (`scripts/reference/vision_detr_timm.py`).
+pub const TIMM_GOLDEN: &str = include_str!("../data/vision_detr_timm.golden.json");
 pub const EFFICIENTNET_GOLDEN: &str = include_str!("../data/efficientnet_lite0.golden.json");
 /// The bound on logits and scores (the tiny models, against transformers in f32).
 pub const TOLERANCE: f32 = 1e-4;
@@ -22,6 +24,7 @@ pub const BOX_TOLERANCE: f32 = 1e-3;
 /// The tiny classifiers and detectors of the fixture mirror.
 pub const CLASSIFIERS: [&str; 2] = ["tiny-vit-classification", "tiny-resnet-classification"];
 pub const DETECTORS: [&str; 2] = ["tiny-detr-resnet", "tiny-yolos"];
+pub const TIMM_DETECTORS: [&str; 2] = ["tiny-detr-timm-resnet50", "tiny-detr-timm-resnet18"];
 /// Every file a fixture repository holds that the pipelines read.
 pub const FILES: [&str; 3] = [
     "config.json",
@@ -30,7 +33,12 @@ pub const FILES: [&str; 3] = [
 ];
 
 fn golden(model: &str) -> serde_json::Value {
-    let all: serde_json::Value = serde_json::from_str(GOLDEN).unwrap();
+    let file = if TIMM_DETECTORS.contains(&model) {
+        TIMM_GOLDEN
+    } else {
+        GOLDEN
+    };
+    let all: serde_json::Value = serde_json::from_str(file).unwrap();
     all["models"][model].clone()
 }
 
