@@ -1,8 +1,9 @@
 //! The image demos, built by `lantern build` and served by `lantern serve`, in headless
 //! Chromium against the mirror: a photo uploaded through the `image-input` file picker; the
 //! labels (EfficientNet-Lite0) and boxes (the tiny DETR) the page shows equal `lantern run`'s,
-//! with threads and without. The page's pixels are the browser's decoding of the PNG, which is
-//! lossless, so they equal the CLI's.
+//! with threads and without, and on WebGPU (SwiftShader, forced with `?backend=webgpu`: the
+//! automatic choice takes the CPU over a software adapter). The page's pixels are the browser's
+//! decoding of the PNG, which is lossless, so they equal the CLI's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,13 @@ fn sample(name: &str) -> PathBuf {
         .unwrap()
 }
 
+/// How a case runs the page: cross-origin isolated or not, and the backend it asks for.
+#[derive(Clone, Copy)]
+struct Setup {
+    isolation: bool,
+    webgpu: bool,
+}
+
 /// The `backend` hook: exactly `want`, or for `"cpu threads>1"` the threaded build's pool.
 fn backend_is(shown: &str, want: &str) -> bool {
     match want {
@@ -33,13 +41,17 @@ fn backend_is(shown: &str, want: &str) -> bool {
 async fn open(
     demo: &str,
     mirror: &str,
-    isolation: bool,
+    setup: Setup,
     photo: &Path,
 ) -> (tempfile::TempDir, Server, Browser) {
     let space = build_space(demo, mirror);
-    let server = Server::start(space.path(), isolation).await;
+    let server = Server::start(space.path(), setup.isolation).await;
     let b = Browser::start().await;
-    b.open(&server.url).await;
+    if setup.webgpu {
+        b.open(&format!("{}?backend=webgpu", server.url)).await;
+    } else {
+        b.open(&server.url).await;
+    }
     assert!(!b.is_enabled("run").await && !b.is_enabled("image-input").await);
     b.click("load").await;
     b.wait_ready().await;
@@ -56,7 +68,7 @@ async fn open(
     (space, server, b)
 }
 
-async fn classification(isolation: bool, backend: &str) {
+async fn classification(setup: Setup, backend: &str) {
     let mirror = start_fixture_mirror();
     let photo = sample("chelsea.png");
     let native = lantern_json(
@@ -73,7 +85,7 @@ async fn classification(isolation: bool, backend: &str) {
     let (_space, _server, b) = open(
         "tests/demos/image-classification.toml",
         &mirror.url(),
-        isolation,
+        setup,
         &photo,
     )
     .await;
@@ -92,14 +104,14 @@ async fn classification(isolation: bool, backend: &str) {
             .parse()
             .unwrap();
         assert_eq!(label, w["label"].as_str().unwrap());
-        // Four decimals shown, and wasm against native arithmetic.
+        // Four decimals shown, and wasm or WebGPU against native arithmetic.
         assert!((score - w["score"].as_f64().unwrap()).abs() <= 5e-5 + 1e-4);
     }
     let shown = b.text("backend").await;
     assert!(backend_is(&shown, backend), "{shown}, expected {backend}");
 }
 
-async fn detection(isolation: bool, backend: &str) {
+async fn detection(setup: Setup, backend: &str) {
     let mirror = start_fixture_mirror();
     let photo = sample("coffee.png");
     let native = lantern_json(
@@ -118,7 +130,7 @@ async fn detection(isolation: bool, backend: &str) {
     let (_space, _server, b) = open(
         "tests/demos/object-detection.toml",
         &mirror.url(),
-        isolation,
+        setup,
         &photo,
     )
     .await;
@@ -161,22 +173,47 @@ async fn detection(isolation: bool, backend: &str) {
     assert!(backend_is(&shown, backend), "{shown}, expected {backend}");
 }
 
+const THREADS: Setup = Setup {
+    isolation: true,
+    webgpu: false,
+};
+const NO_THREADS: Setup = Setup {
+    isolation: false,
+    webgpu: false,
+};
+/// Cross-origin isolated, as a Space is: the loader must still pick the single-threaded build,
+/// the only one with the WebGPU backend.
+const WEBGPU: Setup = Setup {
+    isolation: true,
+    webgpu: true,
+};
+
 #[tokio::test(flavor = "multi_thread")]
 async fn classification_equals_the_cli_with_threads() {
-    classification(true, "cpu threads>1").await;
+    classification(THREADS, "cpu threads>1").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn classification_equals_the_cli_without_threads() {
-    classification(false, "cpu threads=1").await;
+    classification(NO_THREADS, "cpu threads=1").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn classification_on_webgpu_equals_the_cli() {
+    classification(WEBGPU, "webgpu threads=1").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn detection_equals_the_cli_with_threads() {
-    detection(true, "cpu threads>1").await;
+    detection(THREADS, "cpu threads>1").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn detection_equals_the_cli_without_threads() {
-    detection(false, "cpu threads=1").await;
+    detection(NO_THREADS, "cpu threads=1").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn detection_on_webgpu_equals_the_cli() {
+    detection(WEBGPU, "webgpu threads=1").await;
 }
