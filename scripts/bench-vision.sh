@@ -123,6 +123,7 @@ if [[ $only != native ]]; then
   # downloads the model from that mirror as a Space does from the Hub.
   [[ -d target/web/app/worker ]] || scripts/build-web.sh
   cargo build --locked -p lantern-cli
+  lantern=${CARGO_TARGET_DIR:-target}/debug/lantern
   hub=$tmp/hub
   for name in "${names[@]}"; do
     mkdir -p "$hub/lantern-bench/$name"
@@ -131,13 +132,13 @@ if [[ $only != native ]]; then
         cp "$models/$name/$f" "$hub/lantern-bench/$name/$f"
     done
   done
-  target/debug/lantern mirror "$hub" --addr 127.0.0.1:0 >"$tmp/mirror.log" 2>&1 &
+  "$lantern" mirror "$hub" --addr 127.0.0.1:0 >"$tmp/mirror.log" 2>&1 &
   pids+=($!)
   hub_url=$(wait_for_url "$tmp/mirror.log" $! "lantern mirror")
   for name in "${names[@]}"; do
     printf 'title = "%s"\ntask = "image-classification"\n\n[model]\nrepo = "lantern-bench/%s"\nrevision = "main"\n' \
       "$name" "$name" >"$tmp/$name.toml"
-    HF_HUB_CACHE=$tmp/cache target/debug/lantern build "$tmp/$name.toml" --out "$tmp/space-$name" \
+    HF_HUB_CACHE=$tmp/cache "$lantern" build "$tmp/$name.toml" --out "$tmp/space-$name" \
       --endpoint "$hub_url" --runtime target/web/app >/dev/null
     cp "$tmp/space-$name/demo.json" "$site/demos/$name.json"
   done
