@@ -57,13 +57,17 @@ impl Window2d {
                 .and_then(|v| v.checked_add(self.kernel_h)),
             ow.checked_mul(self.stride)
                 .and_then(|v| v.checked_add(self.kernel_w)),
-            (oh * ow).checked_mul(out_cols),
+            oh.checked_mul(ow).and_then(|v| v.checked_mul(out_cols)),
             x.rows().checked_mul(x.cols()),
-            (self.kernel_h * self.kernel_w).checked_mul(x.cols()),
+            self.kernel_h
+                .checked_mul(self.kernel_w)
+                .and_then(|v| v.checked_mul(x.cols())),
         ];
+        // An overflow is past any limit: not `usize::MAX`, which on wasm32 is `u32::MAX` and
+        // would pass the check below.
         let required = spans
             .iter()
-            .map(|s| s.unwrap_or(usize::MAX) as u64)
+            .map(|s| s.map_or(u64::MAX, |v| v as u64))
             .chain([x.rows() as u64 * 2])
             .max()
             .unwrap_or(0);

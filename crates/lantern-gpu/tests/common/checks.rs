@@ -892,7 +892,7 @@ pub async fn window2d_ops(c: &Ctx) {
         g.mean_rows(&g.tensor(&[], 0, 3).unwrap()).unwrap_err()
     ));
     assert!(matches!(
-        g.unfold2d(&t, &ok, 1 << 32).unwrap_err(),
+        g.unfold2d(&t, &ok, u32::MAX as usize).unwrap_err(),
         GpuError::LimitsTooSmall { .. }
     ));
 }
