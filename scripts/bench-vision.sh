@@ -119,7 +119,7 @@ if [[ $only != native ]]; then
   cp "$mirror/lantern-fixtures/vision-samples/chelsea.png" "$site/"
   # Lantern's wasm rows: the worker of scripts/build-web.sh (built here when missing), and a
   # demo.json per model made by `lantern build` against `lantern mirror` serving each model's
-  # Hub files (hard links: the mirror serves no symlinks) as lantern-bench/NAME. The worker
+  # Hub files (hard links to the files behind any symlink: the mirror serves no symlinks) as lantern-bench/NAME. The worker
   # downloads the model from that mirror as a Space does from the Hub.
   [[ -d target/web/app/worker ]] || scripts/build-web.sh
   cargo build --locked -p lantern-cli
@@ -128,8 +128,8 @@ if [[ $only != native ]]; then
   for name in "${names[@]}"; do
     mkdir -p "$hub/lantern-bench/$name"
     for f in config.json preprocessor_config.json model.safetensors; do
-      ln "$models/$name/$f" "$hub/lantern-bench/$name/$f" 2>/dev/null ||
-        cp "$models/$name/$f" "$hub/lantern-bench/$name/$f"
+      ln -L "$models/$name/$f" "$hub/lantern-bench/$name/$f" 2>/dev/null ||
+        cp -L "$models/$name/$f" "$hub/lantern-bench/$name/$f"
     done
   done
   "$lantern" mirror "$hub" --addr 127.0.0.1:0 >"$tmp/mirror.log" 2>&1 &

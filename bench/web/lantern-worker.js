@@ -1,6 +1,6 @@
 // Lantern's worker for the benchmark page: static/worker.js with the build and the thread count
 // chosen by the page (`?build=st|mt&threads=N`) instead of by cross-origin isolation, and one
-// extra answer: `{memory: true}` (an object; the worker's own handler ignores non-strings) is
+// extra answer: `{memory: true}` (answered here, before the worker's own handler) is
 // answered with the size of the wasm linear memory, which never shrinks, so it is the wasm
 // heap's high-water mark.
 const queued = [];
@@ -14,11 +14,17 @@ async function start() {
   const wasm = await mod.default();
   if (build === "mt") await mod.initThreadPool(threads);
   const handler = mod.start(build === "mt" ? threads : 1);
-  self.addEventListener("message", (e) => {
+  // The worker's own handler (`self.onmessage`, set by `start`) takes objects too (a request
+  // with binary attachments is `{message, buffers}`), so the memory question is answered here
+  // and never reaches it.
+  const own = self.onmessage;
+  self.onmessage = (e) => {
     if (e.data && typeof e.data === "object" && e.data.memory) {
       self.postMessage({ memory_bytes: wasm.memory.buffer.byteLength });
+      return;
     }
-  });
+    own.call(self, e);
+  };
   for (const e of queued) handler(e);
 }
 
