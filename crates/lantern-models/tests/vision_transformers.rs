@@ -14,13 +14,17 @@ use lantern_models::ops::cpu::Cpu;
 use lantern_models::vision::{
     ImageInput, ObjectDetector, load_image_classifier_on, load_object_detector_on,
 };
-use lantern_vision::{ImageProcessorConfig, PixelValues, decode, preprocess};
 use serde_json::Value;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+mod common;
+
+use common::ready;
+use common::vision::{against_summary as check, fixture, input, pixels};
 
 /// The logits' tolerance (absolute), and the boxes' (relative to their value).
 const LOGITS_TOL: f64 = 1e-4;
@@ -31,32 +35,6 @@ fn log(line: &str) {
     eprintln!("{line}");
     #[cfg(target_arch = "wasm32")]
     wasm_bindgen_test::console_log!("{line}");
-}
-
-/// A file of a tiny model (tests/fixtures/vision, 450 KB for the three), compiled in.
-fn fixture(model: &str, file: &str) -> &'static [u8] {
-    macro_rules! files {
-        ($($model:literal),*) => {
-            match (model, file) {
-                $(
-                    ($model, "config.json") => include_bytes!(concat!(
-                        "../../../tests/fixtures/vision/", $model, "/config.json")),
-                    ($model, "preprocessor_config.json") => include_bytes!(concat!(
-                        "../../../tests/fixtures/vision/", $model, "/preprocessor_config.json")),
-                    ($model, "model.safetensors") => include_bytes!(concat!(
-                        "../../../tests/fixtures/vision/", $model, "/model.safetensors")),
-                )*
-                _ => panic!("no fixture {model}/{file}"),
-            }
-        };
-    }
-    files!(
-        "tiny-vit-classification",
-        "tiny-yolos",
-        "tiny-detr-resnet",
-        "tiny-detr-timm-resnet50",
-        "tiny-detr-timm-resnet18"
-    )
 }
 
 fn golden() -> Value {
@@ -76,92 +54,6 @@ fn timm_golden() -> Value {
 
 fn sizes_golden() -> Value {
     serde_json::from_str(include_str!("data/vision_transformers.golden.json")).unwrap()
-}
-
-/// A sample image's bytes (`lantern-fixtures/vision-samples`).
-#[cfg(not(target_arch = "wasm32"))]
-fn sample(name: &str) -> Vec<u8> {
-    let dir = match std::env::var_os("LANTERN_FIXTURES") {
-        Some(d) => std::path::PathBuf::from(d),
-        None => std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../target/fixtures/mirror"),
-    };
-    let path = dir.join("lantern-fixtures/vision-samples").join(name);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/fixtures.sh)", path.display()))
-}
-
-/// A sample image's bytes, compiled in from the mirror for the browser.
-#[cfg(target_arch = "wasm32")]
-fn sample(name: &str) -> Vec<u8> {
-    macro_rules! samples {
-        ($file:literal) => {
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../target/fixtures/mirror/lantern-fixtures/vision-samples/",
-                $file
-            ))
-        };
-    }
-    match name {
-        "chelsea.png" => samples!("chelsea.png").to_vec(),
-        "coffee.png" => samples!("coffee.png").to_vec(),
-        other => panic!("no compiled-in sample {other}"),
-    }
-}
-
-fn pixels(model: &str, image: &str) -> PixelValues {
-    let img = decode(&sample(image)).unwrap();
-    let cfg = ImageProcessorConfig::from_json(
-        std::str::from_utf8(fixture(model, "preprocessor_config.json")).unwrap(),
-    )
-    .unwrap();
-    preprocess(&img, &cfg).unwrap()
-}
-
-fn input(p: &PixelValues) -> ImageInput<'_> {
-    ImageInput {
-        pixels: &p.data,
-        height: p.height as usize,
-        width: p.width as usize,
-        mask: p.pixel_mask.as_deref(),
-    }
-}
-
-/// Compares `got` with a golden summary (shape, sum, abs sum, leading values) and returns the
-/// largest difference of the leading values; `tol(expected)` is the tolerance of one value.
-fn check(what: &str, got: &[f32], summary: &Value, tol: impl Fn(f64) -> f64) -> f64 {
-    let shape: Vec<usize> = serde_json::from_value(summary["shape"].clone()).unwrap();
-    assert_eq!(
-        got.len(),
-        shape.iter().product::<usize>(),
-        "{what}: shape {shape:?}"
-    );
-    let first: Vec<f64> = serde_json::from_value(summary["first"].clone()).unwrap();
-    let mut worst = 0f64;
-    for (i, (&g, &e)) in got.iter().zip(&first).enumerate() {
-        let d = (f64::from(g) - e).abs();
-        assert!(d <= tol(e), "{what}[{i}]: {g} against {e}");
-        worst = worst.max(d);
-    }
-    let n = got.len() as f64;
-    let sum: f64 = got.iter().map(|&v| f64::from(v)).sum();
-    let abs: f64 = got.iter().map(|&v| f64::from(v).abs()).sum();
-    let (esum, eabs) = (
-        summary["sum"].as_f64().unwrap(),
-        summary["abs_sum"].as_f64().unwrap(),
-    );
-    // The sums of n values, each within its tolerance.
-    let sum_tol = tol(eabs / n) * n;
-    assert!(
-        (sum - esum).abs() <= sum_tol,
-        "{what}: sum {sum} against {esum}"
-    );
-    assert!(
-        (abs - eabs).abs() <= sum_tol,
-        "{what}: abs sum {abs} against {eabs}"
-    );
-    worst
 }
 
 fn cases(model: &str) -> Vec<Value> {
@@ -195,7 +87,7 @@ fn vit_matches_transformers() {
         log(&format!(
             "{name} {image}: logits max abs diff {worst:.2e} (tolerance {LOGITS_TOL:.0e})"
         ));
-        let again = pollster_ready(model.classify_async(&input(&px))).unwrap();
+        let again = ready(model.classify_async(&input(&px))).unwrap();
         assert_eq!(again, logits, "the async path");
     }
 }
@@ -243,16 +135,6 @@ fn detector_families_load_as_detectors_only() {
     );
 }
 
-/// Runs a future that is ready at once (the CPU backend's reads).
-fn pollster_ready<F: Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match f.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(v) => v,
-        std::task::Poll::Pending => panic!("the CPU backend's read was not ready"),
-    }
-}
-
 fn boxes_tol(e: f64) -> f64 {
     BOXES_REL_TOL * e.abs()
 }
@@ -287,7 +169,7 @@ fn check_detections(what: &str, model: &dyn ObjectDetector, image: &ImageInput<'
         "{what}: logits max abs diff {logits:.2e} (tolerance {LOGITS_TOL:.0e}), boxes {boxes:.2e} \
          (tolerance {BOXES_REL_TOL:.0e} relative)"
     ));
-    let again = pollster_ready(model.detect_async(image)).unwrap();
+    let again = ready(model.detect_async(image)).unwrap();
     assert_eq!(again, d, "the async path");
 }
 

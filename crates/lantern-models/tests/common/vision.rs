@@ -38,8 +38,8 @@ impl VisionTol {
 pub const CLASSIFIERS: [&str; 2] = ["tiny-resnet-classification", "tiny-vit-classification"];
 pub const DETECTORS: [&str; 2] = ["tiny-yolos", "tiny-detr-resnet"];
 
-/// A file of a tiny model (tests/fixtures/vision, about 500 KB for the four).
-fn fixture(model: &str, file: &str) -> &'static [u8] {
+/// A file of a tiny model (tests/fixtures/vision, about 900 KB for the six), compiled in.
+pub fn fixture(model: &str, file: &str) -> &'static [u8] {
     macro_rules! files {
         ($($model:literal),*) => {
             match (model, file) {
@@ -60,12 +60,14 @@ fn fixture(model: &str, file: &str) -> &'static [u8] {
         "tiny-resnet-classification",
         "tiny-vit-classification",
         "tiny-yolos",
-        "tiny-detr-resnet"
+        "tiny-detr-resnet",
+        "tiny-detr-timm-resnet50",
+        "tiny-detr-timm-resnet18"
     )
 }
 
 /// A sample image from the fixture mirror (scripts/fixtures.sh), compiled in.
-fn sample(name: &str) -> &'static [u8] {
+pub fn sample(name: &str) -> &'static [u8] {
     macro_rules! samples {
         ($file:literal) => {
             include_bytes!(concat!(
@@ -90,7 +92,8 @@ fn golden_cases(model: &str) -> Vec<Value> {
     golden["models"][model]["cases"].as_array().unwrap().clone()
 }
 
-fn pixels(model: &str, image: &str) -> PixelValues {
+/// `image` decoded and preprocessed as `model`'s preprocessor config says.
+pub fn pixels(model: &str, image: &str) -> PixelValues {
     let cfg = ImageProcessorConfig::from_json(
         std::str::from_utf8(fixture(model, "preprocessor_config.json")).unwrap(),
     )
@@ -98,7 +101,7 @@ fn pixels(model: &str, image: &str) -> PixelValues {
     preprocess(&decode(sample(image)).unwrap(), &cfg).unwrap()
 }
 
-fn input(p: &PixelValues) -> ImageInput<'_> {
+pub fn input(p: &PixelValues) -> ImageInput<'_> {
     ImageInput {
         pixels: &p.data,
         height: p.height as usize,
@@ -122,11 +125,15 @@ pub fn top(p: &[f64], n: usize) -> Vec<usize> {
     i
 }
 
-/// The largest difference of `got`'s leading values from a golden summary's `first`, each
-/// within `tol(expected)`.
-fn against_summary(what: &str, got: &[f32], summary: &Value, tol: impl Fn(f64) -> f64) -> f64 {
+/// Compares `got` with a golden summary (shape, sum, abs sum, leading values) and returns the
+/// largest difference of the leading values; `tol(expected)` is the tolerance of one value.
+pub fn against_summary(what: &str, got: &[f32], summary: &Value, tol: impl Fn(f64) -> f64) -> f64 {
     let shape: Vec<usize> = serde_json::from_value(summary["shape"].clone()).unwrap();
-    assert_eq!(got.len(), shape.iter().product::<usize>(), "{what}: shape");
+    assert_eq!(
+        got.len(),
+        shape.iter().product::<usize>(),
+        "{what}: shape {shape:?}"
+    );
     let first: Vec<f64> = serde_json::from_value(summary["first"].clone()).unwrap();
     let mut worst = 0f64;
     for (i, (&g, &e)) in got.iter().zip(&first).enumerate() {
@@ -134,6 +141,23 @@ fn against_summary(what: &str, got: &[f32], summary: &Value, tol: impl Fn(f64) -
         assert!(d <= tol(e), "{what}[{i}]: {g} against {e}");
         worst = worst.max(d);
     }
+    let n = got.len() as f64;
+    let sum: f64 = got.iter().map(|&v| f64::from(v)).sum();
+    let abs: f64 = got.iter().map(|&v| f64::from(v).abs()).sum();
+    let (esum, eabs) = (
+        summary["sum"].as_f64().unwrap(),
+        summary["abs_sum"].as_f64().unwrap(),
+    );
+    // The sums of n values, each within its tolerance.
+    let sum_tol = tol(eabs / n) * n;
+    assert!(
+        (sum - esum).abs() <= sum_tol,
+        "{what}: sum {sum} against {esum}"
+    );
+    assert!(
+        (abs - eabs).abs() <= sum_tol,
+        "{what}: abs sum {abs} against {eabs}"
+    );
     worst
 }
 
