@@ -24,32 +24,21 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+mod common;
+
+use common::vision::{fixture, input, sample, softmax, top};
+use common::{max_diff, values};
+
+/// A file of the tiny ResNet (`tests/fixtures/vision`), compiled in.
+fn tiny_resnet_file(file: &str) -> &'static [u8] {
+    fixture("tiny-resnet-classification", file)
+}
+
 fn log(line: &str) {
     #[cfg(not(target_arch = "wasm32"))]
     eprintln!("{line}");
     #[cfg(target_arch = "wasm32")]
     wasm_bindgen_test::console_log!("{line}");
-}
-
-/// Deterministic pseudo-random values in [-1, 1).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0f32, f32::max)
 }
 
 /// `[c, h, w]` planes to `[h * w, c]` rows.
@@ -403,83 +392,20 @@ fn read(path: std::path::PathBuf) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("{}: {e} (run scripts/fixtures.sh)", path.display()))
 }
 
-/// A sample image's bytes (`lantern-fixtures/vision-samples`).
-#[cfg(not(target_arch = "wasm32"))]
-fn sample(name: &str) -> Vec<u8> {
-    read(mirror().join("lantern-fixtures/vision-samples").join(name))
-}
-
-/// A sample image's bytes, compiled in from the mirror for the browser.
-#[cfg(target_arch = "wasm32")]
-fn sample(name: &str) -> Vec<u8> {
-    macro_rules! samples {
-        ($file:literal) => {
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../target/fixtures/mirror/lantern-fixtures/vision-samples/",
-                $file
-            ))
-        };
-    }
-    match name {
-        "chelsea.png" => samples!("chelsea.png").to_vec(),
-        "coffee.png" => samples!("coffee.png").to_vec(),
-        other => panic!("no compiled-in sample {other}"),
-    }
-}
-
-/// A file of the tiny ResNet (`tests/fixtures/vision`, 25 KB in all), compiled in.
-fn tiny_resnet(file: &str) -> Vec<u8> {
-    macro_rules! tiny {
-        ($file:literal) => {
-            include_bytes!(concat!(
-                "../../../tests/fixtures/vision/tiny-resnet-classification/",
-                $file
-            ))
-        };
-    }
-    match file {
-        "config.json" => tiny!("config.json").to_vec(),
-        "preprocessor_config.json" => tiny!("preprocessor_config.json").to_vec(),
-        "model.safetensors" => tiny!("model.safetensors").to_vec(),
-        other => panic!("no tiny-resnet file {other}"),
-    }
-}
-
-/// The sample image preprocessed by `lantern-vision` with `preprocessor_config.json`.
-fn pixels(image: &str, preprocessor: &[u8]) -> lantern_vision::PixelValues {
-    let img = lantern_vision::decode(&sample(image)).unwrap();
-    let cfg =
-        lantern_vision::ImageProcessorConfig::from_json(std::str::from_utf8(preprocessor).unwrap())
-            .unwrap();
-    lantern_vision::preprocess(&img, &cfg).unwrap()
-}
-
-fn softmax(z: &[f32]) -> Vec<f64> {
-    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let e: Vec<f64> = z.iter().map(|&v| f64::from(v - m).exp()).collect();
-    let s: f64 = e.iter().sum();
-    e.into_iter().map(|v| v / s).collect()
-}
-
-fn top(p: &[f64], n: usize) -> Vec<usize> {
-    let mut i: Vec<usize> = (0..p.len()).collect();
-    i.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
-    i.truncate(n);
-    i
-}
-
 fn classify(
     model: &dyn lantern_models::vision::ImageClassifier,
     pv: &lantern_vision::PixelValues,
 ) -> Vec<f32> {
-    let input = ImageInput {
-        pixels: &pv.data,
-        height: pv.height as usize,
-        width: pv.width as usize,
-        mask: None,
-    };
-    model.classify(&input).unwrap()
+    model.classify(&input(pv)).unwrap()
+}
+
+/// The sample image preprocessed by `lantern-vision` with `preprocessor_config.json`.
+fn pixels(image: &str, preprocessor: &[u8]) -> lantern_vision::PixelValues {
+    let img = lantern_vision::decode(sample(image)).unwrap();
+    let cfg =
+        lantern_vision::ImageProcessorConfig::from_json(std::str::from_utf8(preprocessor).unwrap())
+            .unwrap();
+    lantern_vision::preprocess(&img, &cfg).unwrap()
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -569,11 +495,12 @@ fn efficientnet_lite0_matches_the_reference() {
 
 #[test]
 fn tiny_resnet_matches_transformers() {
-    let config = tiny_resnet("config.json");
-    let pre = tiny_resnet("preprocessor_config.json");
-    let model = load_image_classifier_on(Cpu, &config, &tiny_resnet("model.safetensors")).unwrap();
+    let config = tiny_resnet_file("config.json");
+    let pre = tiny_resnet_file("preprocessor_config.json");
+    let model =
+        load_image_classifier_on(Cpu, config, tiny_resnet_file("model.safetensors")).unwrap();
     assert_eq!(model.num_labels(), 5);
-    let labels: Value = serde_json::from_slice::<Value>(&config).unwrap()["id2label"].clone();
+    let labels: Value = serde_json::from_slice::<Value>(config).unwrap()["id2label"].clone();
     let golden: Value = serde_json::from_str(include_str!(
         "../../lantern-pipelines/tests/data/vision_models.golden.json"
     ))
@@ -583,7 +510,7 @@ fn tiny_resnet_matches_transformers() {
         .unwrap()
     {
         let name = case["image"].as_str().unwrap();
-        let pv = pixels(name, &pre);
+        let pv = pixels(name, pre);
         let shape = case["pixel_values_shape"].as_array().unwrap();
         assert_eq!(pv.height as u64, shape[2].as_u64().unwrap());
         assert_eq!(pv.width as u64, shape[3].as_u64().unwrap());
@@ -617,9 +544,9 @@ fn tiny_resnet_matches_transformers() {
 
 #[test]
 fn bad_configs_and_images_are_errors() {
-    let config = tiny_resnet("config.json");
-    let weights = tiny_resnet("model.safetensors");
-    let model = load_image_classifier_on(Cpu, &config, &weights).unwrap();
+    let config = tiny_resnet_file("config.json");
+    let weights = tiny_resnet_file("model.safetensors");
+    let model = load_image_classifier_on(Cpu, config, weights).unwrap();
     // Pixels that do not make 3 planes.
     let bad = ImageInput {
         pixels: &[0.0; 10],
@@ -640,14 +567,14 @@ fn bad_configs_and_images_are_errors() {
     };
     assert_eq!(model.classify(&one).unwrap().len(), 5);
     // A stage list that does not match the weights.
-    let mut cfg: Value = serde_json::from_slice(&config).unwrap();
+    let mut cfg: Value = serde_json::from_slice(config).unwrap();
     cfg["hidden_sizes"] = serde_json::json!([16, 64]);
-    let r = load_image_classifier_on(Cpu, cfg.to_string().as_bytes(), &weights);
+    let r = load_image_classifier_on(Cpu, cfg.to_string().as_bytes(), weights);
     assert!(matches!(r, Err(ModelError::TensorShape { .. })), "{r:?}");
     cfg["hidden_sizes"] = serde_json::json!([16]);
-    let r = load_image_classifier_on(Cpu, cfg.to_string().as_bytes(), &weights);
+    let r = load_image_classifier_on(Cpu, cfg.to_string().as_bytes(), weights);
     assert!(matches!(r, Err(ModelError::InvalidConfig { .. })), "{r:?}");
     // Truncated weights.
-    let r = load_image_classifier_on(Cpu, &config, &weights[..weights.len() / 2]);
+    let r = load_image_classifier_on(Cpu, config, &weights[..weights.len() / 2]);
     assert!(r.is_err());
 }

@@ -110,7 +110,7 @@ pub fn input(p: &PixelValues) -> ImageInput<'_> {
     }
 }
 
-fn softmax(z: &[f32]) -> Vec<f64> {
+pub fn softmax(z: &[f32]) -> Vec<f64> {
     let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let e: Vec<f64> = z.iter().map(|&v| f64::from(v - m).exp()).collect();
     let s: f64 = e.iter().sum();
