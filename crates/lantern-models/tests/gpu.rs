@@ -203,6 +203,9 @@ fn encoder_ops_match_their_oracles() {
             ops::layer_norm(&gpu, &tol).await;
             ops::activations(&gpu, &tol).await;
             ops::attend(&gpu, &tol).await;
+            ops::attend_biased(&gpu, &tol).await;
+            ops::attention_biased(&gpu, &tol).await;
+            ops::scale_and_mul(&gpu).await;
             ops::conv1d(&gpu, &tol).await;
             ops::fork_cache(&gpu, &tol).await;
             ops::gather_and_table(&gpu).await;
