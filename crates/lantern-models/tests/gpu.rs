@@ -243,6 +243,20 @@ fn whisper_matches_transformers_and_the_cpu() {
     }
 }
 
+/// The tiny Marian, T5, Flan-T5 and BART against transformers' goldens and the CPU backend
+/// (`common::seq2seq`, also in `tests/web_gpu.rs`), f32 only: the goldens' 1e-4 is tighter than
+/// f16 arithmetic.
+#[test]
+fn seq2seq_models_match_transformers_and_the_cpu() {
+    let (device, _, _) = precisions().swap_remove(0);
+    let measured = pollster::block_on(common::seq2seq::on_backend(
+        || Gpu::new(device.clone()),
+        common::seq2seq::TOL,
+    ));
+    assert_eq!(measured.len(), 4);
+    assert_eq!(device.check(), Ok(()));
+}
+
 /// The GPU's whole tiny.en encoder output against the CPU's (values up to 12). Measured on
 /// lavapipe: 2.0e-3, at one element (row 76, column 354) where the float64 reference is
 /// 2.85451 and the CPU gives 2.85479, the GPU 2.85677 (transformers' f32 gives 2.85467: its

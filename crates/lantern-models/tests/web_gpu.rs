@@ -94,6 +94,16 @@ async fn whisper_matches_transformers_and_the_cpu() {
     }
 }
 
+/// The tiny Marian, T5, Flan-T5 and BART (`common::seq2seq`), f32 only.
+#[wasm_bindgen_test]
+async fn seq2seq_models_match_transformers_and_the_cpu() {
+    let (device, _, _) = precisions().await.swap_remove(0);
+    let measured =
+        common::seq2seq::on_backend(|| Gpu::new(device.clone()), common::seq2seq::TOL).await;
+    assert_eq!(measured.len(), 4);
+    assert_eq!(device.check(), Ok(()));
+}
+
 #[wasm_bindgen_test]
 async fn vision_models_match_the_cpu_and_transformers() {
     let (device, _, _) = precisions().await.swap_remove(0);
