@@ -19,6 +19,7 @@ pub mod chat_template;
 pub mod device;
 pub mod embeddings;
 pub mod error;
+pub mod generation;
 pub mod image_classification;
 pub mod limits;
 pub mod object_detection;
