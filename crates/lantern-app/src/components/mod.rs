@@ -79,6 +79,8 @@ pub fn Demo() -> impl IntoView {
             }
             Task::ImageClassification => view! { <vision::Vision detect=false /> }.into_any(),
             Task::ObjectDetection => view! { <vision::Vision detect=true /> }.into_any(),
+            // PLACEHOLDER (t2t-skeleton): the page helper replaces this.
+            Task::Translation | Task::Summarization => view! { <p>"Not wired yet."</p> }.into_any(),
         }}
         <cache::CachePanel />
     }

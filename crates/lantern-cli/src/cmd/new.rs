@@ -235,6 +235,23 @@ fn manifest_text(s: &Scaffold<'_>) -> String {
             ("indigo", "pink"),
             &[],
         ),
+        Task::Translation => (
+            "🌐",
+            format!("{short} translation"),
+            format!("{short} translates text, in your browser."),
+            ("blue", "green"),
+            &[
+                "The house is wonderful.",
+                "I would like a cup of coffee, please.",
+            ],
+        ),
+        Task::Summarization => (
+            "📝",
+            format!("{short} summarization"),
+            format!("{short} summarizes a text, in your browser."),
+            ("yellow", "red"),
+            &[],
+        ),
     };
     let mut out = String::new();
     // Only a plain tag goes into the comment: a card's value could hold a line break.
@@ -314,7 +331,9 @@ fn manifest_text(s: &Scaffold<'_>) -> String {
         Task::TextClassification
         | Task::AutomaticSpeechRecognition
         | Task::ImageClassification
-        | Task::ObjectDetection => {}
+        | Task::ObjectDetection
+        | Task::Translation
+        | Task::Summarization => {}
     }
     out
 }
