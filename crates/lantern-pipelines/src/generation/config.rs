@@ -24,6 +24,9 @@ pub enum Stopping {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Overrides {
     pub num_beams: Option<usize>,
+    /// transformers' `max_length` argument (the decoder start token counted); a
+    /// `max_new_tokens` from anywhere wins over it, as in `generate`.
+    pub max_length: Option<usize>,
     pub max_new_tokens: Option<usize>,
     pub min_length: Option<usize>,
     pub min_new_tokens: Option<usize>,
@@ -56,6 +59,10 @@ pub struct GenerationConfig {
     pub eos_token_id: Vec<u32>,
     pub pad_token_id: Option<u32>,
     pub decoder_start_token_id: Option<u32>,
+    /// `renormalize_logits`: a last `log_softmax` over the processed scores.
+    pub renormalize_logits: bool,
+    /// Whether the request named `max_length` (transformers counts the default one differently).
+    pub max_length_requested: bool,
 }
 
 impl Default for GenerationConfig {
@@ -80,12 +87,17 @@ impl Default for GenerationConfig {
             eos_token_id: Vec::new(),
             pad_token_id: None,
             decoder_start_token_id: None,
+            renormalize_logits: false,
+            max_length_requested: false,
         }
     }
 }
 
-/// `GenerationConfig()`'s value of the keys a task's parameters may set, for transformers' rule
-/// that a task parameter equal to the global default does not undo a model's own value.
+/// The pipelines' default `max_new_tokens` (`Text2TextGenerationPipeline`).
+const PIPELINE_MAX_NEW_TOKENS: usize = 256;
+
+/// `GenerationConfig()`'s value of the keys this module reads, for transformers' rule that a
+/// value left at the global default takes the model's own (`None`: a key it does not read).
 fn global_default(key: &str) -> Option<Value> {
     Some(match key {
         "max_length" => Value::from(20),
@@ -96,7 +108,19 @@ fn global_default(key: &str) -> Option<Value> {
         "repetition_penalty" => Value::from(1.0),
         "no_repeat_ngram_size" => Value::from(0),
         "do_sample" => Value::from(false),
-        _ => Value::Null,
+        "renormalize_logits" => Value::from(false),
+        "max_new_tokens"
+        | "min_new_tokens"
+        | "bad_words_ids"
+        | "forced_bos_token_id"
+        | "forced_eos_token_id"
+        | "suppress_tokens"
+        | "begin_suppress_tokens"
+        | "bos_token_id"
+        | "eos_token_id"
+        | "pad_token_id"
+        | "decoder_start_token_id" => Value::Null,
+        _ => return None,
     })
 }
 
@@ -128,12 +152,18 @@ fn at_least_4_50(version: Option<&str>) -> bool {
 }
 
 impl GenerationConfig {
-    /// The model's generation settings as transformers loads them: `generation_config.json`
-    /// when the repository has one (its keys alone, over `GenerationConfig()`'s defaults),
-    /// else the generation keys of `config.json` (`GenerationConfig.from_model_config`).
-    /// `task_params` are the pipeline's `task_specific_params` entry (its `prefix` left out),
-    /// laid over the model's settings as the pipeline does.
-    pub fn from_json(
+    /// The settings a transformers pipeline (`translation_xx_to_yy`, `summarization`) runs
+    /// `generate` with, before the call's own arguments:
+    /// 1. the model's: `generation_config.json` when the repository has one (its keys alone,
+    ///    over `GenerationConfig()`'s defaults), else the generation keys of `config.json`
+    ///    (`GenerationConfig.from_model_config`);
+    /// 2. the pipeline's default `max_new_tokens` of 256, dropped when the model's `max_length`
+    ///    is not the global default 20;
+    /// 3. `task_params`, the task's `task_specific_params` entry of `config.json` (its `prefix`
+    ///    left out), laid over;
+    /// 4. from transformers 4.50 on (the model's `transformers_version`), `generate` gives a
+    ///    value left at `GenerationConfig()`'s default the model's own non-default value again.
+    pub fn for_pipeline(
         generation_config: Option<&[u8]>,
         config: &[u8],
         task_params: Option<&Map<String, Value>>,
@@ -152,27 +182,51 @@ impl GenerationConfig {
             None => parse(config, "config.json")?,
         };
         let mut merged = model.clone();
-        if let Some(params) = task_params {
-            let fill_defaults =
-                at_least_4_50(model.get("transformers_version").and_then(Value::as_str));
-            for (key, value) in params {
-                if key == "prefix" {
-                    continue;
-                }
-                // transformers ≥ 4.50: a value equal to `GenerationConfig()`'s default gives
-                // way to the model's own non-default value.
-                if fill_defaults
-                    && let (Some(default), Some(own)) = (global_default(key), model.get(key))
-                    && !default.is_null()
-                    && same(value, &default)
-                    && !same(own, &default)
-                {
-                    continue;
-                }
+        // 2. The pipeline's own length default.
+        let model_max_length = model.get("max_length").and_then(Value::as_u64);
+        if model_max_length.is_none_or(|m| m == 20) {
+            merged.insert(
+                "max_new_tokens".into(),
+                Value::from(PIPELINE_MAX_NEW_TOKENS),
+            );
+        }
+        // 3. The task's parameters.
+        for (key, value) in task_params.into_iter().flatten() {
+            if key != "prefix" {
                 merged.insert(key.clone(), value.clone());
             }
         }
+        // 4. Defaults give way to the model's own values.
+        if at_least_4_50(model.get("transformers_version").and_then(Value::as_str)) {
+            for (key, own) in &model {
+                let Some(default) = global_default(key) else {
+                    continue;
+                };
+                let current = merged.get(key).unwrap_or(&Value::Null);
+                if same(current, &default) && !same(own, &default) {
+                    merged.insert(key.clone(), own.clone());
+                }
+            }
+        }
         Self::from_map(&merged)
+    }
+
+    /// The model's own settings, as `model.generate()` reads them without a pipeline:
+    /// `generation_config.json`, else `config.json`'s generation keys.
+    pub fn for_model(
+        generation_config: Option<&[u8]>,
+        config: &[u8],
+    ) -> Result<GenerationConfig, SearchError> {
+        let bytes = generation_config.unwrap_or(config);
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(map)) => Self::from_map(&map),
+            Ok(_) => Err(SearchError::InvalidConfig(
+                "the generation settings are not a JSON object".into(),
+            )),
+            Err(e) => Err(SearchError::InvalidConfig(format!(
+                "the generation settings: {e}"
+            ))),
+        }
     }
 
     fn from_map(map: &Map<String, Value>) -> Result<GenerationConfig, SearchError> {
@@ -282,6 +336,14 @@ impl GenerationConfig {
         c.eos_token_id = tokens("eos_token_id")?;
         c.pad_token_id = token("pad_token_id")?;
         c.decoder_start_token_id = token("decoder_start_token_id")?;
+        if let Some(v) = get("renormalize_logits") {
+            c.renormalize_logits = v.as_bool().ok_or_else(|| bad("renormalize_logits", v))?;
+        }
+        if get("do_sample").and_then(Value::as_bool) == Some(true) {
+            // Sampling is not what translation and summarization models ship with; Lantern's
+            // answer is the deterministic search the same settings give without it.
+            tracing::debug!("do_sample is set: greedy or beam search instead");
+        }
         Ok(c)
     }
 
@@ -289,6 +351,10 @@ impl GenerationConfig {
     pub fn with(mut self, o: &Overrides) -> GenerationConfig {
         if let Some(n) = o.num_beams {
             self.num_beams = n;
+        }
+        if let Some(n) = o.max_length {
+            self.max_length = n;
+            self.max_length_requested = true;
         }
         if o.max_new_tokens.is_some() {
             self.max_new_tokens = o.max_new_tokens;
@@ -338,7 +404,9 @@ impl GenerationConfig {
                 ));
             }
             Some(n) => n.saturating_add(PROMPT),
-            None if self.max_length == GenerationConfig::default().max_length => {
+            None if !self.max_length_requested
+                && self.max_length == GenerationConfig::default().max_length =>
+            {
                 let n = self.max_length + PROMPT;
                 max_position_embeddings.map_or(n, |m| n.min(m))
             }
@@ -380,21 +448,25 @@ mod tests {
             "early_stopping": true, "eos_token_id": 2, "forced_eos_token_id": 2,
             "decoder_start_token_id": 2, "transformers_version": "4.57.1"}"#;
         let config = br#"{"num_beams": 9, "vocab_size": 50}"#;
-        let c = GenerationConfig::from_json(Some(gen_json), config, None).unwrap();
+        let c = GenerationConfig::for_pipeline(Some(gen_json), config, None).unwrap();
         assert_eq!(c.num_beams, 4);
         assert_eq!(c.max_length, 142);
+        // The model sets max_length: no pipeline default of 256 new tokens.
+        assert_eq!(c.max_new_tokens, None);
         assert_eq!(c.early_stopping, Stopping::Early);
         assert_eq!(c.eos_token_id, vec![2]);
         assert_eq!(c.forced_eos_token_id, vec![2]);
         // A task parameter at the global default does not undo the model's own value.
         let params: Map<String, Value> =
             serde_json::from_str(r#"{"num_beams": 1, "min_length": 5, "prefix": "x: "}"#).unwrap();
-        let c = GenerationConfig::from_json(Some(gen_json), config, Some(&params)).unwrap();
+        let c = GenerationConfig::for_pipeline(Some(gen_json), config, Some(&params)).unwrap();
         assert_eq!(c.num_beams, 4);
         assert_eq!(c.min_length, 5);
-        // Without generation_config.json: config.json's keys.
-        let c = GenerationConfig::from_json(None, config, None).unwrap();
+        // Without generation_config.json: config.json's keys; the default max_length, so the
+        // pipeline's 256 new tokens.
+        let c = GenerationConfig::for_pipeline(None, config, None).unwrap();
         assert_eq!(c.num_beams, 9);
+        assert_eq!(c.max_new_tokens, Some(256));
     }
 
     #[test]

@@ -90,3 +90,97 @@ pub(crate) async fn generate<M: StepModel>(
         search::beam_search(model, &search, progress, steps).await
     }
 }
+
+/// transformers' own choices, replayed: the logits transformers computed for every decoder
+/// prefix its search evaluated (scripts/reference/text2text-replay.py writes them), served by a
+/// model that knows nothing else. A search that strays from transformers' path asks for a
+/// prefix the table does not have.
+#[cfg(test)]
+mod replay {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::collections::HashMap;
+
+    use futures_util::FutureExt;
+    use lantern_models::ModelError;
+
+    use super::*;
+
+    struct Replay<'a> {
+        table: &'a HashMap<String, Vec<f32>>,
+    }
+
+    impl StepModel for Replay<'_> {
+        type State = Vec<u32>;
+        fn start(&self) -> Result<Vec<u32>, ModelError> {
+            Ok(Vec::new())
+        }
+        async fn step(&self, s: &mut Vec<u32>, tokens: &[u32]) -> Result<Vec<f32>, ModelError> {
+            s.extend_from_slice(tokens);
+            let key: Vec<String> = s.iter().map(u32::to_string).collect();
+            let key = key.join(" ");
+            self.table
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| ModelError::Backend(format!("transformers never evaluated {key}")))
+        }
+        fn fork(&self, s: &Vec<u32>) -> Result<Vec<u32>, ModelError> {
+            Ok(s.clone())
+        }
+    }
+
+    #[test]
+    #[ignore = "needs target/t2t-replay/replay.json from scripts/reference/text2text-replay.py"]
+    fn the_search_makes_transformers_choices() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let replay: HashMap<String, HashMap<String, HashMap<String, Vec<f32>>>> =
+            serde_json::from_slice(
+                &std::fs::read(format!("{root}/target/t2t-replay/replay.json")).unwrap(),
+            )
+            .unwrap();
+        let golden: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(format!(
+                "{root}/crates/lantern-pipelines/tests/data/text2text.golden.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let mut checked = 0;
+        let mut failed = Vec::new();
+        for (model, m) in golden["models"].as_object().unwrap() {
+            for case in m["cases"].as_array().unwrap() {
+                let name = case["name"].as_str().unwrap();
+                let table = &replay[model][name];
+                let json = serde_json::to_vec(&case["generation_config"]).unwrap();
+                let mut config = GenerationConfig::for_model(Some(&json), b"{}").unwrap();
+                // The recorded max_length is already the effective one.
+                config.max_length_requested = true;
+                let start = config.decoder_start((None, None)).unwrap();
+                let vocab = table.values().next().unwrap().len();
+                let got = generate(
+                    &Replay { table },
+                    &config,
+                    start,
+                    vocab,
+                    None,
+                    &mut |_| {},
+                    &|| false,
+                )
+                .now_or_never()
+                .unwrap();
+                let want: Vec<u32> = serde_json::from_value(case["output_ids"].clone()).unwrap();
+                match got {
+                    Ok(ids) if ids == want => {}
+                    other => failed.push(format!("{model} {name}: {other:?}, want {want:?}")),
+                }
+                checked += 1;
+            }
+        }
+        assert!(
+            failed.is_empty(),
+            "{} of {checked}:\n{}",
+            failed.len(),
+            failed.join("\n")
+        );
+        assert!(checked > 60, "{checked}");
+    }
+}

@@ -23,6 +23,8 @@ pub(crate) struct Processors {
     begin_suppress: Vec<u32>,
     /// The length at which `begin_suppress_tokens` apply.
     begin_index: usize,
+    /// `renormalize_logits`: `LogitNormalization`, always last.
+    renormalize: bool,
 }
 
 impl Processors {
@@ -62,6 +64,7 @@ impl Processors {
             } else {
                 1
             },
+            renormalize: c.renormalize_logits,
         }
     }
 
@@ -128,6 +131,10 @@ impl Processors {
             for &t in &self.begin_suppress {
                 set(scores, t, f32::NEG_INFINITY);
             }
+        }
+        if self.renormalize {
+            let normal = log_softmax(scores);
+            scores.copy_from_slice(&normal);
         }
     }
 }
