@@ -6,12 +6,12 @@ use lantern_core::protocol::{ErrorCode, ErrorReport};
 use lantern_models::ModelError;
 
 use crate::embeddings::EmbeddingsError;
-use crate::source::SourceError;
 use crate::generation::SearchError;
+use crate::source::SourceError;
 use crate::speech_recognition::SpeechError;
-use crate::text2text::Text2TextError;
 use crate::text_classification::ClassificationError;
 use crate::text_generation::GenerationError;
+use crate::text2text::Text2TextError;
 use crate::vision::ImageTaskError;
 
 /// Everything that can go wrong choosing files for, loading or running a task.

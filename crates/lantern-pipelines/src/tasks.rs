@@ -16,8 +16,8 @@ use crate::source::FileSource;
 use crate::speech_recognition::{self, SpeechEvent, SpeechRecognizer};
 use crate::steps::Steps;
 use crate::text_classification::{self, TextClassifier};
-use crate::text2text::{self, Text2Text, Text2TextTask};
 use crate::text_generation::{self, TextGeneration};
+use crate::text2text::{self, Text2Text, Text2TextTask};
 
 /// The files a task reads from a repository, and what `lantern new` tells the author about
 /// the choice.
@@ -541,7 +541,10 @@ mod tests {
             task("translation_en_to_de", &[], &st).unwrap(),
             Task::Translation
         );
-        assert_eq!(task("summarization", &[], &st).unwrap(), Task::Summarization);
+        assert_eq!(
+            task("summarization", &[], &st).unwrap(),
+            Task::Summarization
+        );
         assert_eq!(
             task("text2text-generation", &[], &st).unwrap(),
             Task::Translation

@@ -166,6 +166,7 @@ pub async fn load<S: FileSource>(
     // Checked now: a broken file is the model's fault, not the request's.
     GenerationConfig::for_pipeline(generation_json.as_deref(), &config_json, None)
         .map_err(Text2TextError::from)?;
+    let task_params = task_params(&raw, &String::from_utf8_lossy(&config_json));
     let loader = Seq2SeqLoader {
         source,
         config: &config,
@@ -179,7 +180,7 @@ pub async fn load<S: FileSource>(
             config_json,
             generation_json,
             prefix: raw.get("prefix").and_then(Value::as_str).map(String::from),
-            task_params: task_params(&raw, &String::from_utf8_lossy(&config_json)),
+            task_params,
             max_input,
         },
         fallback: loaded.fallback,
@@ -527,14 +528,7 @@ fn overrides(input: &Text2TextInput) -> Result<Overrides, Text2TextError> {
             "max_new_tokens must be at least 1".into(),
         ));
     }
-    if let Some(b) = o.num_beams
-        && (b == 0 || b > generation::MAX_BEAMS)
-    {
-        return Err(Text2TextError::InvalidOption(format!(
-            "num_beams must be 1 to {}, not {b}",
-            generation::MAX_BEAMS
-        )));
-    }
+    // num_beams is checked against the vocabulary too, by the search (SearchError::Beams).
     // The number the user wrote, as Python reads it (0.1, not f32's 0.100000001490116...):
     // transformers computes `length ** length_penalty` in f64.
     let finite = |name: &str, v: Option<f32>| -> Result<Option<f64>, Text2TextError> {
