@@ -17,11 +17,13 @@ pub enum Task {
     AutomaticSpeechRecognition,
     ImageClassification,
     ObjectDetection,
+    Translation,
+    Summarization,
 }
 
 impl Task {
     /// Every task this version of Lantern runs.
-    pub const ALL: [Task; 7] = [
+    pub const ALL: [Task; 9] = [
         Task::TextGeneration,
         Task::FeatureExtraction,
         Task::SentenceSimilarity,
@@ -29,6 +31,8 @@ impl Task {
         Task::AutomaticSpeechRecognition,
         Task::ImageClassification,
         Task::ObjectDetection,
+        Task::Translation,
+        Task::Summarization,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +44,8 @@ impl Task {
             Task::AutomaticSpeechRecognition => "automatic-speech-recognition",
             Task::ImageClassification => "image-classification",
             Task::ObjectDetection => "object-detection",
+            Task::Translation => "translation",
+            Task::Summarization => "summarization",
         }
     }
 
@@ -51,6 +57,11 @@ impl Task {
     /// Both embedding tasks use the same page (similarity matrix and search).
     pub fn is_embeddings(self) -> bool {
         matches!(self, Task::FeatureExtraction | Task::SentenceSimilarity)
+    }
+
+    /// Both text-to-text tasks run one encoder-decoder pipeline (their pages differ).
+    pub fn is_text2text(self) -> bool {
+        matches!(self, Task::Translation | Task::Summarization)
     }
 }
 

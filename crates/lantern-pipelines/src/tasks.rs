@@ -130,6 +130,8 @@ pub async fn files_for<S: FileSource>(
             Some(files) => check_listed(files, &object_detection::REQUIRED),
             None => object_detection::files(source),
         },
+        // PLACEHOLDER (t2t-skeleton): the text2text pipeline replaces this.
+        Task::Translation | Task::Summarization => Err(text2text_missing(task)),
     }
 }
 
@@ -374,6 +376,8 @@ pub async fn load<S: FileSource>(
                 fallback: l.fallback,
             }
         }
+        // PLACEHOLDER (t2t-skeleton): the text2text pipeline replaces this.
+        Task::Translation | Task::Summarization => return Err(text2text_missing(task)),
     })
 }
 
@@ -471,7 +475,14 @@ fn input_name(input: &TaskInput) -> &'static str {
         TaskInput::SpeechRecognition(_) => Task::AutomaticSpeechRecognition.as_str(),
         TaskInput::ImageClassification(_) => Task::ImageClassification.as_str(),
         TaskInput::ObjectDetection(_) => Task::ObjectDetection.as_str(),
+        TaskInput::Translation(_) => Task::Translation.as_str(),
+        TaskInput::Summarization(_) => Task::Summarization.as_str(),
     }
+}
+
+// PLACEHOLDER (t2t-skeleton): removed when the text2text pipeline lands.
+fn text2text_missing(task: Task) -> PipelineError {
+    PipelineError::UnsupportedModel(format!("{task} is not wired yet"))
 }
 
 #[cfg(test)]

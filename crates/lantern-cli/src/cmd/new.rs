@@ -278,17 +278,20 @@ fn manifest_text(s: &Scaffold<'_>) -> String {
             &[],
         ),
         Task::Translation => (
-            "🌍",
+            "🌐",
             format!("{short} translation"),
             format!("{short} translates text, in your browser."),
             ("blue", "green"),
-            &[],
+            &[
+                "The house is wonderful.",
+                "I would like a cup of coffee, please.",
+            ],
         ),
         Task::Summarization => (
-            "📰",
+            "📝",
             format!("{short} summarization"),
-            format!("{short} shortens a text, in your browser."),
-            ("indigo", "purple"),
+            format!("{short} summarizes a text, in your browser."),
+            ("yellow", "red"),
             &[],
         ),
     };

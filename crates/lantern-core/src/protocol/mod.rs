@@ -11,9 +11,10 @@ pub mod wire;
 use serde::{Deserialize, Serialize};
 
 pub use tasks::{
-    BoundingBox, Chunk, ClassifyInput, DetectInput, Detection, Detections, ImageClassifyInput,
-    ImageData, ImageLabels, LabelScore, Labels, Partial, SpeechTask, TaskInput, TaskOutput,
-    TextInput, TranscribeInput, TranscribeOptions, Transcript,
+    BoundingBox, Chunk, ClassifyInput, DetectInput, Detection, Detections, EarlyStopping,
+    GeneratedText, ImageClassifyInput, ImageData, ImageLabels, LabelScore, Labels, Never, Partial,
+    SpeechTask, TaskInput, TaskOutput, Text2TextInput, Text2TextOptions, TextInput,
+    TranscribeInput, TranscribeOptions, Transcript,
 };
 pub use wire::Binary;
 

@@ -24,6 +24,10 @@ pub enum TaskInput {
     SpeechRecognition(TranscribeInput),
     ImageClassification(ImageClassifyInput),
     ObjectDetection(DetectInput),
+    /// `translation`: the text in one language, out in another (Marian, T5, BART).
+    Translation(Text2TextInput),
+    /// `summarization`: a long text, out a short one.
+    Summarization(Text2TextInput),
 }
 
 impl TaskInput {
@@ -37,6 +41,8 @@ impl TaskInput {
             TaskInput::SpeechRecognition(_) => task == Task::AutomaticSpeechRecognition,
             TaskInput::ImageClassification(_) => task == Task::ImageClassification,
             TaskInput::ObjectDetection(_) => task == Task::ObjectDetection,
+            TaskInput::Translation(_) => task == Task::Translation,
+            TaskInput::Summarization(_) => task == Task::Summarization,
         }
     }
 }
@@ -83,6 +89,8 @@ pub enum TaskOutput {
     SpeechRecognition(Transcript),
     ImageClassification(ImageLabels),
     ObjectDetection(Detections),
+    Translation(GeneratedText),
+    Summarization(GeneratedText),
 }
 
 /// Part of a `Run`'s answer, sent before its `Output` by the tasks that take long (an
@@ -97,6 +105,95 @@ pub enum Partial {
     SpeechSegment(Chunk),
     /// The spoken language, as detected (before the first segment).
     SpeechLanguage { language: String },
+    /// A text-to-text task's best hypothesis so far (the best beam's text after a step), and
+    /// how many tokens it holds: the page shows the text growing.
+    GeneratedText { text: String, tokens: usize },
+}
+
+/// A text for a text-to-text task (translation, summarization) and how to generate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Text2TextInput {
+    pub text: String,
+    #[serde(default)]
+    pub options: Text2TextOptions,
+}
+
+impl Text2TextInput {
+    /// `text` with the model's defaults.
+    pub fn new(text: impl Into<String>) -> Self {
+        Text2TextInput {
+            text: text.into(),
+            options: Text2TextOptions::default(),
+        }
+    }
+}
+
+/// How to generate. Every field is optional: `None` takes the model's default, from its
+/// `generation_config.json` (or `config.json`), as transformers' `generate` does.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Text2TextOptions {
+    /// Beam search width; 1: greedy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_beams: Option<usize>,
+    /// New tokens at most (the decoder start token not counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_new_tokens: Option<usize>,
+    /// The shortest output, in tokens with the decoder start token (transformers'
+    /// `min_length`): EOS is refused before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<usize>,
+    /// A finished beam's score is its log-probability over `length ^ length_penalty`: above 0
+    /// favours longer outputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length_penalty: Option<f32>,
+    /// No n-gram of this size appears twice in the output (0: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_repeat_ngram_size: Option<usize>,
+    /// Above 1: tokens already in the output are less likely (CTRL's penalty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repetition_penalty: Option<f32>,
+    /// When beam search stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<EarlyStopping>,
+    /// T5: the key of `config.json`'s `task_specific_params` whose prefix to use (e.g.
+    /// `translation_en_to_fr`); `None`: the task's own (`summarization`, or the model's
+    /// translation pair).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_params: Option<String>,
+}
+
+/// transformers' `early_stopping`: `true` stops a beam search as soon as `num_beams`
+/// hypotheses have ended; `false` stops when no running beam can beat the worst of them by
+/// a heuristic; `"never"` only when none can in any case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EarlyStopping {
+    Bool(bool),
+    Never(Never),
+}
+
+/// The word `"never"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Never {
+    Never,
+}
+
+/// A text-to-text task's output: transformers' `translation_text` / `summary_text` as `text`,
+/// and what was generated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratedText {
+    pub text: String,
+    /// The generated ids, the decoder start token and a final EOS included (transformers'
+    /// `generate()` output).
+    pub tokens: Vec<u32>,
+    /// Tokens of the input the model read (after a task prefix and any truncation).
+    pub input_tokens: usize,
+    /// Tokens generated (the decoder start token not counted).
+    pub generated_tokens: usize,
+    /// Things the user should know (an input cut to the model's length).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Labels per input, best first: `results[i]` belongs to input `i`.
@@ -451,5 +548,48 @@ mod tests {
         // A hostile time (NaN, negative, end before start) still gives a valid line.
         let odd = transcript(&[(f64::NAN, -1.0, "x")]);
         assert_eq!(odd.to_srt(), "1\n00:00:00,000 --> 00:00:00,000\nx\n\n");
+    }
+
+    #[test]
+    fn text2text_inputs_take_transformers_early_stopping_and_default_options() {
+        let input: TaskInput = serde_json::from_str(
+            r#"{"task":"translation","text":"Hello","options":{"num_beams":4,"early_stopping":"never"}}"#,
+        )
+        .unwrap();
+        let TaskInput::Translation(t) = &input else {
+            panic!("{input:?}")
+        };
+        assert_eq!(t.options.num_beams, Some(4));
+        assert_eq!(
+            t.options.early_stopping,
+            Some(EarlyStopping::Never(Never::Never))
+        );
+        assert!(input.fits(Task::Translation) && !input.fits(Task::Summarization));
+        let bare: TaskInput =
+            serde_json::from_str(r#"{"task":"summarization","text":"A long text."}"#).unwrap();
+        assert_eq!(
+            bare,
+            TaskInput::Summarization(Text2TextInput::new("A long text."))
+        );
+        let stop: Text2TextOptions = serde_json::from_str(r#"{"early_stopping":false}"#).unwrap();
+        assert_eq!(stop.early_stopping, Some(EarlyStopping::Bool(false)));
+        assert!(serde_json::from_str::<Text2TextOptions>(r#"{"early_stopping":"soon"}"#).is_err());
+        // Options left out are left out of the message (the model's defaults apply).
+        assert_eq!(
+            serde_json::to_string(&Text2TextOptions::default()).unwrap(),
+            "{}"
+        );
+        let out = TaskOutput::Summarization(GeneratedText {
+            text: "Short.".into(),
+            tokens: vec![2, 0, 7, 2],
+            input_tokens: 12,
+            generated_tokens: 3,
+            warnings: vec![],
+        });
+        assert_eq!(
+            serde_json::to_value(&out).unwrap(),
+            serde_json::json!({"task": "summarization", "text": "Short.", "tokens": [2, 0, 7, 2],
+                "input_tokens": 12, "generated_tokens": 3})
+        );
     }
 }
