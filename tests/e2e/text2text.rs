@@ -230,7 +230,11 @@ async fn equals_the_cli(demo: &str, model: &str, task: &str, text: &str, setup: 
         };
         let want = native(ask, &mirror.url());
         let got = page_run(&b, ask, timeout).await;
-        assert_eq!(got, want, "{task} {model}, {num_beams} beam(s), {}", setup.backend);
+        assert_eq!(
+            got, want,
+            "{task} {model}, {num_beams} beam(s), {}",
+            setup.backend
+        );
         let streamed = partials(&b).await;
         assert!(
             streamed.iter().any(|(n, _)| *n > 0),
@@ -376,8 +380,14 @@ async fn the_language_pair_is_shown() {
     let b = Browser::start_with_webgpu(false).await;
     b.open(&server.url).await;
     // Before the model is loaded: demo.json says it.
-    assert_eq!(b.attr("languages", "data-source").await.as_deref(), Some("en"));
-    assert_eq!(b.attr("languages", "data-target").await.as_deref(), Some("de"));
+    assert_eq!(
+        b.attr("languages", "data-source").await.as_deref(),
+        Some("en")
+    );
+    assert_eq!(
+        b.attr("languages", "data-target").await.as_deref(),
+        Some("de")
+    );
     let text = b.text("languages").await;
     assert!(text.contains("English → German"), "{text}");
     drop(b);
@@ -390,8 +400,14 @@ async fn the_language_pair_is_shown() {
     let server = Server::start(space.path(), false).await;
     let b = Browser::start_with_webgpu(false).await;
     b.open(&server.url).await;
-    assert_eq!(b.attr("languages", "data-source").await.as_deref(), Some("en"));
-    assert_eq!(b.attr("languages", "data-target").await.as_deref(), Some("de"));
+    assert_eq!(
+        b.attr("languages", "data-source").await.as_deref(),
+        Some("en")
+    );
+    assert_eq!(
+        b.attr("languages", "data-target").await.as_deref(),
+        Some("de")
+    );
     eprintln!("T5 fixture's translation keys: {keys:?}");
 }
 
@@ -400,7 +416,8 @@ async fn the_language_pair_is_shown() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cancel_stops_a_generation_and_the_page_runs_again() {
     let mirror = start_fixture_mirror();
-    let (_space, _server, b) = open("tests/demos/summarization.toml", &mirror.url(), NO_THREADS).await;
+    let (_space, _server, b) =
+        open("tests/demos/summarization.toml", &mirror.url(), NO_THREADS).await;
     // Long enough to be cancelled in the middle: many beams and a minimum length that holds the
     // end back.
     b.type_into("source", ARTICLE).await;

@@ -81,8 +81,8 @@ pub fn page_defaults(
         let from_tag = card.pipeline_tag.as_deref().and_then(|t| {
             pair_of_key(t).map(|p| (p, format!("the model card's pipeline_tag ({t})")))
         });
-        let from_name = pair_of_name(repo_name)
-            .map(|p| (p, format!("the model's name ({repo_name})")));
+        let from_name =
+            pair_of_name(repo_name).map(|p| (p, format!("the model's name ({repo_name})")));
         let found = from_manifest.or(from_key).or(from_tag).or(from_name);
         if let Some(((from, to), why)) = found {
             out.source_language = Some(from);
@@ -139,18 +139,27 @@ mod tests {
         let d = page_defaults(Task::Translation, "t5-small", Some(&t5), &card, &none);
         assert_eq!(d.source_language.as_deref(), Some("en"));
         assert_eq!(d.target_language.as_deref(), Some("de"));
-        assert_eq!(d.task_params, ["translation_en_to_de", "translation_en_to_fr"]);
+        assert_eq!(
+            d.task_params,
+            ["translation_en_to_de", "translation_en_to_fr"]
+        );
         assert_eq!(d.card_languages, ["en", "fr", "de"]);
         let fr = Text2TextSection {
             task_params: Some("translation_en_to_fr".into()),
             ..Default::default()
         };
         let d = page_defaults(Task::Translation, "t5-small", Some(&t5), &card, &fr);
-        assert_eq!(d.task_params, ["translation_en_to_fr", "translation_en_to_de"]);
+        assert_eq!(
+            d.task_params,
+            ["translation_en_to_fr", "translation_en_to_de"]
+        );
         assert_eq!(d.target_language.as_deref(), Some("fr"));
         // T5 summarizing: one key, no choice to offer; no languages.
         let d = page_defaults(Task::Summarization, "t5-small", Some(&t5), &card, &none);
-        assert!(d.task_params.is_empty() && d.source_language.is_none(), "{d:?}");
+        assert!(
+            d.task_params.is_empty() && d.source_language.is_none(),
+            "{d:?}"
+        );
         assert!(d.card_languages.is_empty());
 
         let marian = ModelCard::default();

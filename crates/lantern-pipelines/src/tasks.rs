@@ -188,12 +188,10 @@ pub fn detect(card: &CardHints, paths: &[(String, u64)]) -> Result<(Task, String
             // An encoder-decoder text model (T5, BART, Marian): translation or summarization.
             "text2text-generation" => Ok(text2text_task(card, None, "")),
             tag if tag.starts_with("translation_") => Ok((Task::Translation, from_card)),
-            "text-generation" | "conversational" => {
-                Err(PipelineError::UnsupportedModel(format!(
-                    "a {tag} model without .gguf files; Lantern runs text generation from GGUF \
+            "text-generation" | "conversational" => Err(PipelineError::UnsupportedModel(format!(
+                "a {tag} model without .gguf files; Lantern runs text generation from GGUF \
                      (look for a GGUF version of it, usually a repository named …-GGUF)"
-                )))
-            }
+            ))),
             other => match other.parse::<Task>() {
                 Ok(task) => Ok((task, from_card)),
                 Err(_) => Err(PipelineError::UnsupportedModel(format!(
@@ -247,7 +245,11 @@ pub fn text2text_task(
     config: Option<&serde_json::Value>,
     repo_name: &str,
 ) -> (Task, String) {
-    let tagged = |t: &str| card.tags.iter().any(|tag| tag == t || tag.starts_with(&format!("{t}_")));
+    let tagged = |t: &str| {
+        card.tags
+            .iter()
+            .any(|tag| tag == t || tag.starts_with(&format!("{t}_")))
+    };
     match (tagged("summarization"), tagged("translation")) {
         (true, false) => {
             return (
@@ -268,7 +270,7 @@ pub fn text2text_task(
         .and_then(|p| p.as_object())
         .map(|p| p.keys().map(String::as_str).collect())
         .unwrap_or_default();
-    let summarizes = params.iter().any(|k| *k == "summarization");
+    let summarizes = params.contains(&"summarization");
     let translates = params.iter().any(|k| k.starts_with("translation"));
     match (summarizes, translates) {
         (true, false) => {
@@ -288,13 +290,19 @@ pub fn text2text_task(
         _ => {}
     }
     let name = repo_name.to_ascii_lowercase();
-    if ["cnn", "xsum", "samsum", "sum"].iter().any(|w| name.contains(w)) {
+    if ["cnn", "xsum", "samsum", "sum"]
+        .iter()
+        .any(|w| name.contains(w))
+    {
         return (
             Task::Summarization,
             format!("a text2text-generation model named {repo_name}"),
         );
     }
-    if ["opus-mt", "translat", "-to-"].iter().any(|w| name.contains(w)) {
+    if ["opus-mt", "translat", "-to-"]
+        .iter()
+        .any(|w| name.contains(w))
+    {
         return (
             Task::Translation,
             format!("a text2text-generation model named {repo_name}"),
@@ -565,7 +573,10 @@ mod tests {
             task(&card(Some("translation_en_to_de"), None)),
             Task::Translation
         );
-        assert_eq!(task(&card(Some("summarization"), None)), Task::Summarization);
+        assert_eq!(
+            task(&card(Some("summarization"), None)),
+            Task::Summarization
+        );
         let t2t = card(Some("text2text-generation"), None);
         assert_eq!(task(&t2t), Task::Translation);
         // A text2text GGUF is still a chat model's.
@@ -582,11 +593,18 @@ mod tests {
             "summarization": {"prefix": "summarize: "},
             "translation_en_to_de": {"prefix": "translate English to German: "}}});
         let bart = serde_json::json!({"task_specific_params": {"summarization": {"num_beams": 4}}});
-        let by = |config: &serde_json::Value, name: &str| text2text_task(&t2t, Some(config), name).0;
+        let by =
+            |config: &serde_json::Value, name: &str| text2text_task(&t2t, Some(config), name).0;
         assert_eq!(by(&bart, "x"), Task::Summarization);
         assert_eq!(by(&t5, "t5-small"), Task::Translation);
         assert_eq!(by(&t5, "flan-t5-samsum"), Task::Summarization);
-        assert_eq!(by(&serde_json::json!({}), "distilbart-cnn-6-6"), Task::Summarization);
-        assert_eq!(by(&serde_json::json!({}), "opus-mt-en-de"), Task::Translation);
+        assert_eq!(
+            by(&serde_json::json!({}), "distilbart-cnn-6-6"),
+            Task::Summarization
+        );
+        assert_eq!(
+            by(&serde_json::json!({}), "opus-mt-en-de"),
+            Task::Translation
+        );
     }
 }

@@ -19,7 +19,8 @@ use leptos::prelude::*;
 use crate::Ui;
 
 /// What the page starts with when the manifest gives no example.
-const TRANSLATE_SAMPLE: &str = "The weather is nice today, and we are going for a walk in the park.";
+const TRANSLATE_SAMPLE: &str =
+    "The weather is nice today, and we are going for a walk in the park.";
 const SUMMARIZE_SAMPLE: &str = "The tower is 324 metres (1,063 ft) tall, about the same height as \
 an 81-storey building, and the tallest structure in Paris. Its base is square, measuring 125 \
 metres (410 ft) on each side. During its construction, the Eiffel Tower surpassed the Washington \
@@ -139,10 +140,7 @@ pub fn Text2Text(summarize: bool) -> impl IntoView {
             || (summarize && bad(&min_length.get(), 0))
     };
     let disabled = move || {
-        !ui.ready()
-            || ui.running.get().is_some()
-            || source.get().trim().is_empty()
-            || bad_number()
+        !ui.ready() || ui.running.get().is_some() || source.get().trim().is_empty() || bad_number()
     };
     let (label, verb) = if summarize {
         ("Summarization", "Summarize")
