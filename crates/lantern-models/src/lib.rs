@@ -19,11 +19,13 @@
 
 mod bytes;
 pub mod encoder;
+pub mod encoder_decoder;
 mod error;
 pub mod gguf;
 pub mod llama;
 mod loader;
 pub mod ops;
+pub mod seq2seq;
 pub mod vision;
 pub mod whisper;
 

@@ -6,10 +6,12 @@ use lantern_core::protocol::{ErrorCode, ErrorReport};
 use lantern_models::ModelError;
 
 use crate::embeddings::EmbeddingsError;
+use crate::generation::SearchError;
 use crate::source::SourceError;
 use crate::speech_recognition::SpeechError;
 use crate::text_classification::ClassificationError;
 use crate::text_generation::GenerationError;
+use crate::text2text::Text2TextError;
 use crate::vision::ImageTaskError;
 
 /// Everything that can go wrong choosing files for, loading or running a task.
@@ -26,6 +28,9 @@ pub enum PipelineError {
     Classification(#[from] ClassificationError),
     #[error(transparent)]
     Speech(#[from] SpeechError),
+    /// Translation and summarization.
+    #[error(transparent)]
+    Text2Text(#[from] Text2TextError),
     /// Image classification and object detection.
     #[error(transparent)]
     Image(ImageTaskError),
@@ -55,6 +60,7 @@ impl PipelineError {
             | PipelineError::Classification(ClassificationError::Model(e))
             | PipelineError::Speech(SpeechError::Model(e))
             | PipelineError::Image(ImageTaskError::Model(e)) => Some(e),
+            PipelineError::Text2Text(e) => e.model_error(),
             _ => None,
         }
     }
@@ -107,6 +113,23 @@ impl PipelineError {
                     ErrorCode::UnsupportedModel
                 }
                 SpeechError::Internal(_) => ErrorCode::Internal,
+            },
+            PipelineError::Text2Text(e) => match e {
+                Text2TextError::Model(m) | Text2TextError::Search(SearchError::Model(m)) => {
+                    model_code(m)
+                }
+                Text2TextError::EmptyInput(_)
+                | Text2TextError::UnknownTaskParams { .. }
+                | Text2TextError::InvalidOption(_)
+                | Text2TextError::Search(SearchError::Beams { .. }) => ErrorCode::InvalidInput,
+                Text2TextError::Search(SearchError::Cancelled) => ErrorCode::Cancelled,
+                Text2TextError::InvalidConfig { .. }
+                | Text2TextError::Tokenizer(_)
+                | Text2TextError::Search(SearchError::NoDecoderStart)
+                | Text2TextError::Search(SearchError::InvalidConfig(_)) => {
+                    ErrorCode::UnsupportedModel
+                }
+                Text2TextError::Search(_) => ErrorCode::Internal,
             },
             PipelineError::Image(e) => match e {
                 ImageTaskError::Model(m) => model_code(m),

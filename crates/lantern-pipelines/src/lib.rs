@@ -8,7 +8,8 @@
 //! - one module per task: [`text_generation`] (GGUF chat models, streamed, cancellable),
 //!   [`embeddings`] (`feature-extraction` / `sentence-similarity`), [`text_classification`],
 //!   [`speech_recognition`], [`image_classification`] and [`object_detection`] (which share
-//!   [`vision`]: their files, labels, preprocessing and error);
+//!   [`vision`]: their files, labels, preprocessing and error), [`text2text`] (`translation`
+//!   and `summarization`, with [`generation`]: transformers' greedy and beam search);
 //! - [`device`]: where a model runs (CPU, WebGPU) and the fallback between them; [`source`]:
 //!   where its files come from; [`error`]: the one error type, and the one place it becomes
 //!   the page's error code;
@@ -19,6 +20,7 @@ pub mod chat_template;
 pub mod device;
 pub mod embeddings;
 pub mod error;
+pub mod generation;
 pub mod image_classification;
 pub mod limits;
 pub mod object_detection;
@@ -27,6 +29,7 @@ pub mod source;
 pub mod speech_recognition;
 pub mod steps;
 pub mod tasks;
+pub mod text2text;
 pub mod text_classification;
 pub mod text_generation;
 pub mod tokenizer;

@@ -17,6 +17,7 @@ use crate::speech_recognition::{self, SpeechEvent, SpeechRecognizer};
 use crate::steps::Steps;
 use crate::text_classification::{self, TextClassifier};
 use crate::text_generation::{self, TextGeneration};
+use crate::text2text::{self, Text2Text, Text2TextTask};
 
 /// The files a task reads from a repository, and what `lantern new` tells the author about
 /// the choice.
@@ -130,8 +131,10 @@ pub async fn files_for<S: FileSource>(
             Some(files) => check_listed(files, &object_detection::REQUIRED),
             None => object_detection::files(source),
         },
-        // PLACEHOLDER (t2t-skeleton): the text2text pipeline replaces this.
-        Task::Translation | Task::Summarization => Err(text2text_missing(task)),
+        Task::Translation | Task::Summarization => match pinned(task, wanted)? {
+            Some(files) => check_listed(files, &text2text::REQUIRED),
+            None => text2text::files(source),
+        },
     }
 }
 
@@ -185,13 +188,22 @@ pub fn detect(card: &CardHints, paths: &[(String, u64)]) -> Result<(Task, String
             "text-generation" | "conversational" | "text2text-generation" if has_gguf => {
                 Ok((Task::TextGeneration, from_card))
             }
-            // An encoder-decoder text model (T5, BART, Marian): translation or summarization.
-            "text2text-generation" => Ok(text2text_task(card, None, "")),
-            tag if tag.starts_with("translation_") => Ok((Task::Translation, from_card)),
-            "text-generation" | "conversational" => Err(PipelineError::UnsupportedModel(format!(
-                "a {tag} model without .gguf files; Lantern runs text generation from GGUF \
+            // An encoder-decoder in transformers' layout (T5, BART, Marian): translation or
+            // summarization, as `text2text_task` tells them apart from the card (`lantern new`
+            // asks it again with config.json).
+            "text2text-generation" if has("model.safetensors") => {
+                Ok(text2text_task(card, None, ""))
+            }
+            // translation_en_to_de: a language pair's translation.
+            t if t.starts_with("translation_") && t.contains("_to_") => {
+                Ok((Task::Translation, from_card))
+            }
+            "text-generation" | "conversational" | "text2text-generation" => {
+                Err(PipelineError::UnsupportedModel(format!(
+                    "a {tag} model without .gguf files; Lantern runs text generation from GGUF \
                      (look for a GGUF version of it, usually a repository named …-GGUF)"
-            ))),
+                )))
+            }
             other => match other.parse::<Task>() {
                 Ok(task) => Ok((task, from_card)),
                 Err(_) => Err(PipelineError::UnsupportedModel(format!(
@@ -331,6 +343,9 @@ pub enum Pipeline {
     SpeechRecognition(Box<SpeechRecognizer>),
     ImageClassification(Box<ImageClassifier>),
     ObjectDetection(Box<ObjectDetector>),
+    /// Translation or summarization (one model serves both; it answers the task it was
+    /// loaded for).
+    Text2Text(Box<Text2Text>, Text2TextTask),
 }
 
 /// Loads the model of `task` from `source` onto `device` (the CPU when the GPU cannot take
@@ -384,8 +399,16 @@ pub async fn load<S: FileSource>(
                 fallback: l.fallback,
             }
         }
-        // PLACEHOLDER (t2t-skeleton): the text2text pipeline replaces this.
-        Task::Translation | Task::Summarization => return Err(text2text_missing(task)),
+        Task::Translation | Task::Summarization => {
+            let l = text2text::load(source, device).await?;
+            let task = Text2TextTask::of(task).ok_or(PipelineError::UnsupportedModel(
+                "not a text-to-text task".into(),
+            ))?;
+            Loaded {
+                pipeline: Pipeline::Text2Text(Box::new(l.pipeline), task),
+                fallback: l.fallback,
+            }
+        }
     })
 }
 
@@ -399,6 +422,7 @@ impl Pipeline {
             Pipeline::SpeechRecognition(p) => p.backend_name(),
             Pipeline::ImageClassification(p) => p.backend_name(),
             Pipeline::ObjectDetection(p) => p.backend_name(),
+            Pipeline::Text2Text(p, _) => p.backend_name(),
         }
     }
 
@@ -457,6 +481,18 @@ impl Pipeline {
                 let detections = d.detect_async(input.image, input.threshold).await?;
                 Ok(TaskOutput::ObjectDetection(detections))
             }
+            (Pipeline::Text2Text(t, task), TaskInput::Translation(input))
+                if *task == Text2TextTask::Translation =>
+            {
+                let out = t.generate_async(*task, &input, partial, steps).await?;
+                Ok(TaskOutput::Translation(out))
+            }
+            (Pipeline::Text2Text(t, task), TaskInput::Summarization(input))
+                if *task == Text2TextTask::Summarization =>
+            {
+                let out = t.generate_async(*task, &input, partial, steps).await?;
+                Ok(TaskOutput::Summarization(out))
+            }
             (p, input) => Err(PipelineError::WrongTask {
                 loaded: p.task_name(),
                 wanted: input_name(&input).to_owned(),
@@ -472,6 +508,7 @@ impl Pipeline {
             Pipeline::SpeechRecognition(_) => Task::AutomaticSpeechRecognition,
             Pipeline::ImageClassification(_) => Task::ImageClassification,
             Pipeline::ObjectDetection(_) => Task::ObjectDetection,
+            Pipeline::Text2Text(_, task) => task.task(),
         }
     }
 }
@@ -486,11 +523,6 @@ fn input_name(input: &TaskInput) -> &'static str {
         TaskInput::Translation(_) => Task::Translation.as_str(),
         TaskInput::Summarization(_) => Task::Summarization.as_str(),
     }
-}
-
-// PLACEHOLDER (t2t-skeleton): removed when the text2text pipeline lands.
-fn text2text_missing(task: Task) -> PipelineError {
-    PipelineError::UnsupportedModel(format!("{task} is not wired yet"))
 }
 
 #[cfg(test)]
@@ -606,5 +638,42 @@ mod tests {
             by(&serde_json::json!({}), "opus-mt-en-de"),
             Task::Translation
         );
+    }
+
+    #[test]
+    fn encoder_decoders_are_translation_or_summarization() {
+        let task = |tag: &str, tags: &[&str], f: &[(String, u64)]| {
+            let c = CardHints {
+                pipeline_tag: Some(tag.into()),
+                tags: tags.iter().map(|t| t.to_string()).collect(),
+                ..Default::default()
+            };
+            detect(&c, f).map(|(t, _)| t)
+        };
+        let st = files(&["config.json", "model.safetensors", "tokenizer.json"]);
+        assert_eq!(task("translation", &[], &st).unwrap(), Task::Translation);
+        assert_eq!(
+            task("translation_en_to_de", &[], &st).unwrap(),
+            Task::Translation
+        );
+        assert_eq!(
+            task("summarization", &[], &st).unwrap(),
+            Task::Summarization
+        );
+        assert_eq!(
+            task("text2text-generation", &[], &st).unwrap(),
+            Task::Translation
+        );
+        assert_eq!(
+            task("text2text-generation", &["summarization"], &st).unwrap(),
+            Task::Summarization
+        );
+        // With GGUF files a text2text model is a chat model, as before; without weights
+        // Lantern reads, an error.
+        assert_eq!(
+            task("text2text-generation", &[], &files(&["m.Q4_0.gguf"])).unwrap(),
+            Task::TextGeneration
+        );
+        assert!(task("text2text-generation", &[], &files(&["pytorch_model.bin"])).is_err());
     }
 }

@@ -20,16 +20,36 @@ enum Op {
     Relu = 8,
     Tanh = 9,
     Relu6 = 10,
+    Scale = 11,
 }
 
 impl Gpu {
     fn elementwise(&self, op: Op, a: &GpuTensor, b: Option<&GpuTensor>) -> Result<GpuTensor> {
+        self.elementwise_with(op, a, b, 0.0)
+    }
+
+    /// [`Gpu::elementwise`] with the op's number (`Scale`'s factor).
+    fn elementwise_with(
+        &self,
+        op: Op,
+        a: &GpuTensor,
+        b: Option<&GpuTensor>,
+        number: f32,
+    ) -> Result<GpuTensor> {
+        // Indices in the kernel are u32.
+        if u32::try_from(a.len()).is_err() {
+            return Err(GpuError::LimitsTooSmall {
+                limit: "32-bit indexing of element-wise ops",
+                required: a.len() as u64,
+                available: u64::from(u32::MAX),
+            });
+        }
         let y = self.empty(a.rows(), a.cols())?;
         self.dispatch(
             &KernelKey::new("elementwise").constant("OP", op as u32),
             || include_str!("elementwise.wgsl").to_owned(),
             &[a.buffer(), b.unwrap_or(a).buffer(), y.buffer()],
-            &[a.len() as u32, a.cols().max(1) as u32, 0, 0],
+            &[a.len() as u32, a.cols().max(1) as u32, number.to_bits(), 0],
             groups(a.len(), 256),
         )?;
         Ok(y)
@@ -84,6 +104,11 @@ impl Gpu {
     /// `a * v` on every row (`v` is `[1, cols]`).
     pub fn mul_row(&self, a: &GpuTensor, v: &GpuTensor) -> Result<GpuTensor> {
         self.row(Op::MulRow, "mul_row", a, v)
+    }
+
+    /// `a * factor`, element-wise.
+    pub fn scale(&self, a: &GpuTensor, factor: f32) -> Result<GpuTensor> {
+        self.elementwise_with(Op::Scale, a, None, factor)
     }
 
     /// `x * sigmoid(x)`.

@@ -10,13 +10,14 @@
 //   8 relu       Y = max(A, 0)
 //   9 tanh       Y = tanh(A)
 //  10 relu6      Y = clamp(A, 0, 6)
+//  11 scale      Y = A * P.number    (a factor given at dispatch, not compiled in)
 // Unary ops are given A as B too, so every op has the same bindings.
 override OP: u32;
 
 struct Params {
     n: u32,
     cols: u32,
-    pad0: u32,
+    number: f32,
     pad1: u32,
 }
 @group(0) @binding(0) var<storage, read> A: array<f32>;
@@ -67,6 +68,7 @@ fn main(@builtin(local_invocation_index) lid: u32,
         case 7u: { y = a * B[i % P.cols]; }
         case 8u: { y = select(a, 0.0, a < 0.0); }
         case 10u: { y = clamp(a, 0.0, 6.0); }
+        case 11u: { y = a * P.number; }
         default: { y = safe_tanh(a); }
     }
     Y[i] = y;

@@ -159,6 +159,21 @@ impl AttendShape<'_> {
             ))
         }
     }
+
+    /// Checks an [`Backend::attend_biased`] bias of `rows x cols`: `[heads * q_len, kv_len]`.
+    pub fn check_bias(&self, rows: usize, cols: usize) -> Result<()> {
+        if self.heads.checked_mul(self.q_len) == Some(rows) && cols == self.kv_len {
+            Ok(())
+        } else {
+            Err(ModelError::shape(
+                "attend_biased",
+                format!(
+                    "bias {rows}x{cols} for {} heads of {} query rows over {} keys",
+                    self.heads, self.q_len, self.kv_len
+                ),
+            ))
+        }
+    }
 }
 
 /// Cells added around an image before a 2-D window op: zeros for a convolution, ignored by
@@ -616,6 +631,39 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
     /// Rows `rows` of `x`, in that order (the first token of each text for a classification
     /// head, or the real rows of a padded batch), so that a GPU reads back only those.
     fn gather_rows(&self, x: &Self::Tensor, rows: &[usize]) -> Result<Self::Tensor>;
+    /// x *= factor, element-wise (Marian's embedding scale sqrt(d_model); T5's tied-head d_model^-0.5).
+    fn scale(&self, x: &mut Self::Tensor, factor: f32) -> Result<()>;
+    /// x *= y, element-wise, same shapes (T5 v1.1's gated GELU: gelu_new(wi_0 x) * wi_1 x).
+    fn mul_assign(&self, x: &mut Self::Tensor, y: &Self::Tensor) -> Result<()>;
+    /// [`Backend::attend`] with an additive bias on the scores (T5's relative position bias):
+    /// `bias` is `[heads * q_len, kv_len]` (row h * q_len + i: head h, query i), the same for every
+    /// item of the batch, added after the scores are scaled by `shape.scale` and before the
+    /// softmax; padding keys still get zero weight.
+    fn attend_biased(
+        &self,
+        q: &Self::Tensor,
+        k: &Self::Tensor,
+        v: &Self::Tensor,
+        bias: &Self::Tensor,
+        shape: &AttendShape<'_>,
+    ) -> Result<Self::Tensor>;
+    /// [`Backend::attention`] (appends k, v to the cache, attends causally if asked) with an additive
+    /// bias `[heads * n, start_pos + n]` on the scores (row h * n + i: head h, query row i; column:
+    /// key position), and the scores scaled by `scale` instead of 1/sqrt(head_dim) (T5: 1).
+    ///
+    /// Masked key positions (the future, when causal) need no -inf in the bias: their columns
+    /// are not read.
+    #[allow(clippy::too_many_arguments)]
+    fn attention_biased(
+        &self,
+        q: &Self::Tensor,
+        k: &Self::Tensor,
+        v: &Self::Tensor,
+        cache: &mut Self::KvCache,
+        shape: AttentionShape,
+        scale: f32,
+        bias: &Self::Tensor,
+    ) -> Result<Self::Tensor>;
     /// Whether callers should run forward passes of several batches side by side on the
     /// thread pool, because one pass's matmuls do not use it (the CPU backend's wasm matmul).
     fn batches_side_by_side(&self) -> bool {

@@ -33,16 +33,17 @@
 
 mod config;
 mod model;
-mod source;
 
-use std::any::Any;
 use std::fmt;
 
 pub use config::Config;
-pub use model::{DecoderState, Memory, Whisper};
+pub use model::Whisper;
+
+// Shared with the text-to-text models (`crate::seq2seq`), re-exported under their old names.
+pub use crate::encoder_decoder::{AnyMemory, AnyState, DecoderState, Memory};
 
 use crate::LocalFuture;
-use crate::error::{ModelError, Result};
+use crate::error::Result;
 use crate::ops::Backend;
 
 /// A Whisper model on any backend, boxed ([`load_whisper_on`]): what a pipeline holds when the
@@ -73,75 +74,6 @@ pub trait SpeechModel: fmt::Debug + Send + Sync {
         state: &'a mut AnyState,
         tokens: &'a [u32],
     ) -> LocalFuture<'a, Result<Vec<f32>>>;
-}
-
-/// A [`Memory`] of some backend.
-pub struct AnyMemory(Box<dyn Any + Send + Sync>);
-
-impl fmt::Debug for AnyMemory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AnyMemory")
-    }
-}
-
-/// A [`DecoderState`] of some backend.
-#[derive(Debug)]
-pub struct AnyState(Box<dyn ErasedState>);
-
-trait ErasedState: Any + Send + Sync + fmt::Debug {
-    fn len(&self) -> usize;
-    fn truncate(&mut self, n: usize);
-}
-
-impl<B: Backend> ErasedState for DecoderState<B> {
-    fn len(&self) -> usize {
-        DecoderState::len(self)
-    }
-
-    fn truncate(&mut self, n: usize) {
-        DecoderState::truncate(self, n);
-    }
-}
-
-impl AnyState {
-    /// Tokens held ([`DecoderState::len`]).
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// [`DecoderState::truncate`].
-    pub fn truncate(&mut self, n: usize) {
-        self.0.truncate(n);
-    }
-}
-
-fn foreign(what: &'static str) -> ModelError {
-    ModelError::InvalidInput {
-        what,
-        detail: "made by a model on another backend".into(),
-    }
-}
-
-impl AnyMemory {
-    fn of<B: Backend>(&self) -> Result<&Memory<B>> {
-        self.0.downcast_ref().ok_or_else(|| foreign("memory"))
-    }
-}
-
-impl AnyState {
-    fn of<B: Backend>(&self) -> Result<&DecoderState<B>> {
-        let any: &dyn Any = &*self.0;
-        any.downcast_ref().ok_or_else(|| foreign("state"))
-    }
-
-    fn of_mut<B: Backend>(&mut self) -> Result<&mut DecoderState<B>> {
-        let any: &mut dyn Any = &mut *self.0;
-        any.downcast_mut().ok_or_else(|| foreign("state"))
-    }
 }
 
 /// Loads Whisper on the CPU backend.
@@ -178,7 +110,7 @@ impl<B: Backend> SpeechModel for Whisper<B> {
     }
 
     fn encode(&self, mel: &[f32], n_frames: usize) -> Result<AnyMemory> {
-        Ok(AnyMemory(Box::new(Whisper::encode(self, mel, n_frames)?)))
+        Ok(AnyMemory::new(Whisper::encode(self, mel, n_frames)?))
     }
 
     fn encoder_output(&self, memory: &AnyMemory) -> Result<Vec<f32>> {
@@ -193,11 +125,11 @@ impl<B: Backend> SpeechModel for Whisper<B> {
     }
 
     fn start(&self, memory: &AnyMemory) -> Result<AnyState> {
-        Ok(AnyState(Box::new(Whisper::start(self, memory.of()?)?)))
+        Ok(AnyState::new(Whisper::start(self, memory.of()?)?))
     }
 
     fn fork(&self, state: &AnyState) -> Result<AnyState> {
-        Ok(AnyState(Box::new(Whisper::fork(self, state.of()?)?)))
+        Ok(AnyState::new(Whisper::fork(self, state.of()?)?))
     }
 
     fn step(&self, state: &mut AnyState, tokens: &[u32]) -> Result<Vec<f32>> {

@@ -11,11 +11,10 @@
 //!   `proj_out`. The keys and values of every cross-attention are computed once per segment
 //!   ([`Whisper::encode`]) and shared by every decoder state of that segment.
 
-use std::sync::Arc;
-
 use super::config::Config;
-use super::source::{Gguf, Safetensors, Source, Weight};
 use crate::bytes::ModelBytes;
+use crate::encoder_decoder::source::{Gguf, Linear, Safetensors, Source, Weight};
+use crate::encoder_decoder::{DecoderState, Memory};
 use crate::error::{ModelError, Result};
 use crate::ops::{Activation, AttendShape, AttentionShape, Backend, Quantization};
 
@@ -44,12 +43,6 @@ pub struct Whisper<B: Backend> {
     dec_positions: B::Matrix,
     dec_layers: Vec<DecoderLayer<B>>,
     dec_norm: Norm<B>,
-}
-
-#[derive(Debug)]
-struct Linear<B: Backend> {
-    w: Weight<B>,
-    b: Option<B::Vector>,
 }
 
 #[derive(Debug)]
@@ -89,61 +82,6 @@ struct DecoderLayer<B: Backend> {
     ffn: FeedForward<B>,
 }
 
-/// One 30 s segment after the encoder: its output and the keys and values every decoder layer's
-/// cross-attention reads, computed once. Cheap to clone (shared), so every decoder state of the
-/// segment (beams, retries at another temperature) reads the same copy.
-#[derive(Debug)]
-pub struct Memory<B: Backend> {
-    inner: Arc<MemoryInner<B>>,
-}
-
-#[derive(Debug)]
-struct MemoryInner<B: Backend> {
-    /// The encoder's output, `[max_source_positions, d_model]`.
-    hidden: B::Tensor,
-    /// Per decoder layer: the cross-attention's keys and values of `hidden`.
-    cross: Vec<(B::Tensor, B::Tensor)>,
-}
-
-impl<B: Backend> Clone for Memory<B> {
-    fn clone(&self) -> Self {
-        Memory {
-            inner: Arc::clone(&self.inner),
-        }
-    }
-}
-
-/// A decoder's position in one sequence: the self-attention caches of its tokens so far and the
-/// segment's [`Memory`] (shared, not copied).
-#[derive(Debug)]
-pub struct DecoderState<B: Backend> {
-    memory: Memory<B>,
-    caches: Vec<B::KvCache>,
-    len: usize,
-}
-
-impl<B: Backend> DecoderState<B> {
-    /// Tokens held.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Forgets the tokens after the first `n` (a prompt prefix kept for the next attempt); the
-    /// next [`Whisper::step`] continues at position `n`.
-    pub fn truncate(&mut self, n: usize) {
-        self.len = self.len.min(n);
-    }
-
-    /// The segment this state decodes.
-    pub fn memory(&self) -> &Memory<B> {
-        &self.memory
-    }
-}
-
 /// Reads a file's tensors into the backend's weights, one at a time.
 struct Loader<'b, B: Backend, S: Source<B>> {
     backend: &'b B,
@@ -156,20 +94,11 @@ impl<B: Backend, S: Source<B>> Loader<'_, B, S> {
     }
 
     fn vector(&self, name: &str, len: usize) -> Result<B::Vector> {
-        self.backend.vector_f32(self.src.host(name, &[len])?)
+        self.src.vector(self.backend, name, len)
     }
 
     fn linear(&self, prefix: &str, out: usize, inp: usize, bias: bool) -> Result<Linear<B>> {
-        Ok(Linear {
-            w: self
-                .src
-                .weight(self.backend, &format!("{prefix}.weight"), out, inp)?,
-            b: if bias {
-                Some(self.vector(&format!("{prefix}.bias"), out)?)
-            } else {
-                None
-            },
-        })
+        self.src.linear(self.backend, prefix, out, inp, bias)
     }
 
     /// A `Conv1d` weight `[out, channels, kernel]` as the linear layer over
@@ -468,9 +397,7 @@ impl<B: Backend> Whisper<B> {
             .iter()
             .map(|l| Ok((l.cross.k.apply(be, &hidden)?, l.cross.v.apply(be, &hidden)?)))
             .collect::<Result<_>>()?;
-        Ok(Memory {
-            inner: Arc::new(MemoryInner { hidden, cross }),
-        })
+        Ok(Memory::new(hidden, cfg.max_source_positions, cross))
     }
 
     /// The encoder's output of a segment, `[max_source_positions, d_model]` row-major (tests,
@@ -486,34 +413,20 @@ impl<B: Backend> Whisper<B> {
 
     /// A decoder state with no tokens yet, reading `memory` (shared, not copied).
     pub fn start(&self, memory: &Memory<B>) -> Result<DecoderState<B>> {
-        self.check_memory(memory)?;
-        let (heads, head_dim) = (
-            self.cfg.decoder_attention_heads,
-            self.cfg.decoder_head_dim(),
-        );
-        Ok(DecoderState {
-            memory: memory.clone(),
-            caches: self
-                .dec_layers
-                .iter()
-                .map(|_| self.backend.kv_cache(heads, head_dim))
-                .collect::<Result<_>>()?,
-            len: 0,
-        })
+        let cfg = &self.cfg;
+        DecoderState::new(
+            &self.backend,
+            memory,
+            self.dec_layers.len(),
+            cfg.decoder_attention_heads,
+            cfg.decoder_head_dim(),
+        )
     }
 
     /// A copy of `state` that continues on its own (a beam leaving from another): its
     /// self-attention caches are copied (a few hundred positions at most), the memory shared.
     pub fn fork(&self, state: &DecoderState<B>) -> Result<DecoderState<B>> {
-        Ok(DecoderState {
-            memory: state.memory.clone(),
-            caches: state
-                .caches
-                .iter()
-                .map(|c| self.backend.fork_cache(c, state.len))
-                .collect::<Result<_>>()?,
-            len: state.len,
-        })
+        state.fork(&self.backend)
     }
 
     /// Appends `tokens` to `state` (a whole prompt at once, then one token at a time) and
@@ -535,20 +448,6 @@ impl<B: Backend> Whisper<B> {
         self.backend.read_async(&logits).await
     }
 
-    fn check_memory(&self, memory: &Memory<B>) -> Result<()> {
-        if memory.inner.cross.len() != self.dec_layers.len() {
-            return Err(ModelError::InvalidInput {
-                what: "memory",
-                detail: format!(
-                    "a segment encoded for {} decoder layers, this model has {}",
-                    memory.inner.cross.len(),
-                    self.dec_layers.len()
-                ),
-            });
-        }
-        Ok(())
-    }
-
     /// Records the decoder on `tokens` and returns the last token's logits where the backend
     /// holds them. `state` takes the tokens only if every op succeeded; the caches of the
     /// layers that ran are cut back to `state.len()` by the next step.
@@ -562,17 +461,7 @@ impl<B: Backend> Whisper<B> {
                 detail: "a decoder step needs at least one token".into(),
             });
         }
-        self.check_memory(&state.memory)?;
-        if state.caches.len() != self.dec_layers.len() {
-            return Err(ModelError::InvalidInput {
-                what: "state",
-                detail: format!(
-                    "a state of {} layers for a decoder of {}",
-                    state.caches.len(),
-                    self.dec_layers.len()
-                ),
-            });
-        }
+        state.check(self.dec_layers.len())?;
         let start = state.len;
         let end = start + n;
         if end > cfg.max_target_positions {
@@ -630,21 +519,6 @@ impl<B: Backend> Whisper<B> {
         state.len = end;
         let last = self.dec_norm.apply(be, &be.last_row(&x)?)?;
         be.matmul(&last, self.output.as_ref().unwrap_or(&self.embed))
-    }
-}
-
-impl<B: Backend> Linear<B> {
-    fn apply(&self, be: &B, x: &B::Tensor) -> Result<B::Tensor> {
-        match &self.w {
-            Weight::Dense(w) => be.linear(x, w, self.b.as_ref()),
-            Weight::Quantized(w) => {
-                let mut y = be.matmul(x, w)?;
-                if let Some(b) = &self.b {
-                    be.add_bias(&mut y, b)?;
-                }
-                Ok(y)
-            }
-        }
     }
 }
 

@@ -54,6 +54,8 @@ impl CpuKvCache {
 /// (Query row, head) pairs per parallel task at least.
 const HEADS_PER_TASK: usize = 2;
 
+/// Scaled dot-product attention of `n` query rows over the cache after appending `k`, `v`:
+/// scores scaled by `1 / sqrt(head_dim)`.
 pub fn attention(
     q: &[f32],
     k: &[f32],
@@ -61,6 +63,24 @@ pub fn attention(
     n: usize,
     cache: &mut CpuKvCache,
     s: AttentionShape,
+) -> Result<Vec<f32>> {
+    let scale = 1.0 / (s.head_dim as f32).sqrt();
+    attention_biased(q, k, v, n, cache, s, scale, None)
+}
+
+/// [`attention`] with the scores scaled by `scale`, then `bias` added before the softmax
+/// (T5's relative positions): `[heads * n, start_pos + n]`, row `h * n + i` for head `h`,
+/// query row `i`, one column per key position. Masked (future) positions' columns are not read.
+#[allow(clippy::too_many_arguments)]
+pub fn attention_biased(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    n: usize,
+    cache: &mut CpuKvCache,
+    s: AttentionShape,
+    scale: f32,
+    bias: Option<&[f32]>,
 ) -> Result<Vec<f32>> {
     let AttentionShape {
         heads,
@@ -92,13 +112,26 @@ pub fn attention(
             format!("start position {start_pos} after {} cached", cache.len()),
         ));
     }
+    let total = start_pos + n;
+    if let Some(b) = bias
+        && heads
+            .checked_mul(n)
+            .and_then(|r| r.checked_mul(total))
+            .is_none_or(|len| len != b.len())
+    {
+        return Err(ModelError::shape(
+            "attention",
+            format!(
+                "{} bias values for {heads} heads x {n} rows x {total} positions",
+                b.len()
+            ),
+        ));
+    }
     cache.k.truncate(start_pos * width);
     cache.v.truncate(start_pos * width);
     cache.k.extend_from_slice(k);
     cache.v.extend_from_slice(v);
-    let total = start_pos + n;
     let group = heads / kv_heads;
-    let scale = 1.0 / (head_dim as f32).sqrt();
     let (ck, cv) = (&cache.k[..], &cache.v[..]);
 
     let mut out = vec![0f32; n * q_width];
@@ -112,6 +145,10 @@ pub fn attention(
         let at = (h / group) * head_dim;
         scores.clear();
         scores.extend((0..visible).map(|t| dot(qh, &ck[t * width + at..][..head_dim]) * scale));
+        if let Some(b) = bias {
+            let row = &b[(h * n + i) * total..][..visible];
+            scores.iter_mut().zip(row).for_each(|(s, b)| *s += b);
+        }
         softmax(scores);
         for (t, &p) in scores.iter().enumerate() {
             axpy(p, &cv[t * width + at..][..head_dim], o);

@@ -33,15 +33,26 @@ const GEMM_MIN_KEYS: usize = 512;
 
 /// The shape of one call: `batch` items of `q_len` query rows and `kv_len` key/value rows.
 #[derive(Debug, Clone, Copy)]
-pub struct EncoderAttention {
+pub struct EncoderAttention<'a> {
     pub q_len: usize,
     pub kv_len: usize,
     pub heads: usize,
     pub head_dim: usize,
     pub scale: f32,
+    /// Added to the scaled scores before the softmax (T5's relative positions), the same for
+    /// every item: `[heads * q_len, kv_len]`, row `h * q_len + i` for head `h`, query row `i`
+    /// (its length checked by the caller). Only the real keys' columns are read.
+    pub bias: Option<&'a [f32]>,
 }
 
-impl EncoderAttention {
+impl EncoderAttention<'_> {
+    /// Bias row of head `h`, item-local query row `i`, for the first `len` keys.
+    #[inline]
+    pub(crate) fn bias_row(&self, h: usize, i: usize, len: usize) -> Option<&[f32]> {
+        self.bias
+            .map(|b| &b[(h * self.q_len + i) * self.kv_len..][..len])
+    }
+
     /// `q`: `[batch * q_len, heads * head_dim]`, `k`, `v`: `[batch * kv_len, heads * head_dim]`
     /// (lengths checked by the caller); returns `q`'s shape. The query rows of item `b` attend
     /// to its keys `0..kv_valid[b]` only; its rows from `q_valid[b]` on (padding) come out
@@ -112,13 +123,14 @@ impl EncoderAttention {
             for h in 0..self.heads {
                 let col = h * hd;
                 pack_keys(&k, col, hd, len, &mut packed);
+                let at = Head { h, col, first };
                 let mut i = 0;
                 while i + ROWS <= q_rows {
-                    self.rows::<ROWS>(i, col, len, &q, &v, &packed, &mut scores, out);
+                    self.rows::<ROWS>(i, at, len, &q, &v, &packed, &mut scores, out);
                     i += ROWS;
                 }
                 while i < q_rows {
-                    self.rows::<1>(i, col, len, &q, &v, &packed, &mut scores, out);
+                    self.rows::<1>(i, at, len, &q, &v, &packed, &mut scores, out);
                     i += 1;
                 }
             }
@@ -165,7 +177,7 @@ impl EncoderAttention {
                     for (s, kj) in scores.iter_mut().zip(ks.chunks_exact(width)) {
                         *s = math::dot(qh, &kj[col..col + hd]);
                     }
-                    scaled_softmax_prefix(&mut scores, len, self.scale);
+                    scaled_softmax_prefix(&mut scores, len, self.scale, self.bias_row(h, i, len));
                     let o = &mut out[i * width + col..][..hd];
                     for (&p, vj) in scores.iter().zip(vs.chunks_exact(width)) {
                         math::axpy(p, &vj[col..col + hd], o);
@@ -176,13 +188,14 @@ impl EncoderAttention {
         out
     }
 
-    /// Query rows `i..i + R` of one head: scores, softmax, weighted sum of the values into `out`.
+    /// Query rows `i..i + R` (of the task's, which start at the item's row `at.first`) of one
+    /// head: scores, softmax, weighted sum of the values into `out`.
     #[allow(clippy::too_many_arguments)]
     #[inline]
     fn rows<const R: usize>(
         &self,
         i: usize,
-        col: usize,
+        at: Head,
         len: usize,
         q: &Rows,
         v: &Rows,
@@ -191,6 +204,7 @@ impl EncoderAttention {
         out: &mut [f32],
     ) {
         let hd = self.head_dim;
+        let col = at.col;
         let padded = packed.len() / hd;
         let qs: [&[f32]; R] = std::array::from_fn(|r| &q.row(i + r)[col..][..hd]);
         // Scores: for each block of keys, R x KEYS accumulators over the head's dimensions.
@@ -209,7 +223,8 @@ impl EncoderAttention {
             }
         }
         for r in 0..R {
-            scaled_softmax_prefix(&mut scores[r * padded..][..len], len, self.scale);
+            let bias = self.bias_row(at.h, at.first + i + r, len);
+            scaled_softmax_prefix(&mut scores[r * padded..][..len], len, self.scale, bias);
         }
         // The weighted sum of the values, DIMS dimensions at a time, then the rest one by one.
         let p: [&[f32]; R] = std::array::from_fn(|r| &scores[r * padded..][..len]);
@@ -222,6 +237,15 @@ impl EncoderAttention {
             weighted_sum::<R, 1>(&p, v, d, o);
         }
     }
+}
+
+/// Where a task's rows are: head `h` (its columns from `col`), the task's first query row
+/// `first` within its item.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    h: usize,
+    col: usize,
+    first: usize,
 }
 
 /// Row-major rows of one sequence.
@@ -321,6 +345,7 @@ mod tests {
             heads,
             head_dim: hd,
             scale,
+            bias: None,
         };
         let out = att.run(&q, &k, &v, kv_valid, q_valid);
         assert_eq!(out.len(), q.len());
@@ -432,6 +457,7 @@ mod tests {
             heads,
             head_dim: hd,
             scale: 0.3,
+            bias: None,
         }
         .run(&q, &k, &v, &lens, Some(&lens));
         for (b, &len) in lens.iter().enumerate() {
@@ -442,6 +468,7 @@ mod tests {
                 heads,
                 head_dim: hd,
                 scale: 0.3,
+                bias: None,
             }
             .run(&rows(&q), &rows(&k), &rows(&v), &[len], None);
             let got = rows(&batch);

@@ -63,6 +63,30 @@ fn same_shape(op: &'static str, a: &CpuTensor, b: &CpuTensor) -> Result<()> {
     }
 }
 
+/// [`Backend::attend`], with a bias (already checked) or not.
+fn attend(
+    q: &CpuTensor,
+    k: &CpuTensor,
+    v: &CpuTensor,
+    bias: Option<&[f32]>,
+    shape: &AttendShape<'_>,
+) -> Result<CpuTensor> {
+    shape.check((q.rows, q.cols), (k.rows, k.cols), (v.rows, v.cols))?;
+    let att = EncoderAttention {
+        q_len: shape.q_len,
+        kv_len: shape.kv_len,
+        heads: shape.heads,
+        head_dim: shape.head_dim,
+        scale: shape.scale,
+        bias,
+    };
+    Ok(CpuTensor {
+        rows: q.rows,
+        cols: q.cols,
+        data: att.run(&q.data, &k.data, &v.data, shape.kv_valid, shape.q_valid),
+    })
+}
+
 impl Cpu {
     /// Threads the matmuls may use.
     pub fn threads(&self) -> usize {
@@ -370,6 +394,43 @@ impl Backend for Cpu {
         })
     }
 
+    fn attention_biased(
+        &self,
+        q: &CpuTensor,
+        k: &CpuTensor,
+        v: &CpuTensor,
+        cache: &mut CpuKvCache,
+        shape: AttentionShape,
+        scale: f32,
+        bias: &CpuTensor,
+    ) -> Result<CpuTensor> {
+        let total = shape.start_pos.checked_add(q.rows);
+        if shape.heads.checked_mul(q.rows) != Some(bias.rows) || total != Some(bias.cols) {
+            return Err(ModelError::shape(
+                "attention_biased",
+                format!(
+                    "bias {}x{} for {} heads x {} rows after {} positions",
+                    bias.rows, bias.cols, shape.heads, q.rows, shape.start_pos
+                ),
+            ));
+        }
+        let data = attention::attention_biased(
+            &q.data,
+            &k.data,
+            &v.data,
+            q.rows,
+            cache,
+            shape,
+            scale,
+            Some(&bias.data),
+        )?;
+        Ok(CpuTensor {
+            rows: q.rows,
+            cols: shape.heads * shape.head_dim,
+            data,
+        })
+    }
+
     fn swiglu(&self, gate: &CpuTensor, up: &CpuTensor) -> Result<CpuTensor> {
         same_shape("swiglu", gate, up)?;
         let mut data = gate.data.clone();
@@ -451,19 +512,43 @@ impl Backend for Cpu {
         v: &CpuTensor,
         shape: &AttendShape<'_>,
     ) -> Result<CpuTensor> {
-        shape.check((q.rows, q.cols), (k.rows, k.cols), (v.rows, v.cols))?;
-        let att = EncoderAttention {
-            q_len: shape.q_len,
-            kv_len: shape.kv_len,
-            heads: shape.heads,
-            head_dim: shape.head_dim,
-            scale: shape.scale,
-        };
-        Ok(CpuTensor {
-            rows: q.rows,
-            cols: q.cols,
-            data: att.run(&q.data, &k.data, &v.data, shape.kv_valid, shape.q_valid),
-        })
+        attend(q, k, v, None, shape)
+    }
+
+    fn attend_biased(
+        &self,
+        q: &CpuTensor,
+        k: &CpuTensor,
+        v: &CpuTensor,
+        bias: &CpuTensor,
+        shape: &AttendShape<'_>,
+    ) -> Result<CpuTensor> {
+        shape.check_bias(bias.rows, bias.cols)?;
+        if bias.rows.checked_mul(bias.cols) != Some(bias.data.len()) {
+            return Err(ModelError::shape(
+                "attend_biased",
+                format!(
+                    "{} bias values for {}x{}",
+                    bias.data.len(),
+                    bias.rows,
+                    bias.cols
+                ),
+            ));
+        }
+        attend(q, k, v, Some(&bias.data), shape)
+    }
+
+    fn scale(&self, x: &mut CpuTensor, factor: f32) -> Result<()> {
+        // A plain map: the compiler vectorizes it (SSE natively, simd128 in wasm); one pass over
+        // an activation is too little work to wake the pool for.
+        x.data.iter_mut().for_each(|v| *v *= factor);
+        Ok(())
+    }
+
+    fn mul_assign(&self, x: &mut CpuTensor, y: &CpuTensor) -> Result<()> {
+        same_shape("mul", x, y)?;
+        x.data.iter_mut().zip(&y.data).for_each(|(a, b)| *a *= b);
+        Ok(())
     }
 
     fn unfold1d(

@@ -397,6 +397,48 @@ impl Backend for Gpu {
             .map_err(ModelError::from)
     }
 
+    fn attention_biased(
+        &self,
+        _q: &GpuTensor,
+        _k: &GpuTensor,
+        _v: &GpuTensor,
+        _cache: &mut GpuKvCache,
+        _shape: AttentionShape,
+        _scale: f32,
+        _bias: &GpuTensor,
+    ) -> Result<GpuTensor> {
+        // Temporary: the biased kernels come in the next commit.
+        Err(GpuError::Unsupported {
+            what: "attention with a bias on the GPU (not yet)".into(),
+        }
+        .into())
+    }
+
+    fn attend_biased(
+        &self,
+        _q: &GpuTensor,
+        _k: &GpuTensor,
+        _v: &GpuTensor,
+        _bias: &GpuTensor,
+        _shape: &AttendShape<'_>,
+    ) -> Result<GpuTensor> {
+        // Temporary: the biased kernels come in the next commit.
+        Err(GpuError::Unsupported {
+            what: "attention with a bias on the GPU (not yet)".into(),
+        }
+        .into())
+    }
+
+    fn scale(&self, x: &mut GpuTensor, factor: f32) -> Result<()> {
+        *x = self.gpu.scale(x, factor)?;
+        Ok(())
+    }
+
+    fn mul_assign(&self, x: &mut GpuTensor, y: &GpuTensor) -> Result<()> {
+        *x = self.gpu.mul(x, y)?;
+        Ok(())
+    }
+
     fn swiglu(&self, gate: &GpuTensor, up: &GpuTensor) -> Result<GpuTensor> {
         self.gpu.swiglu(gate, up).map_err(ModelError::from)
     }

@@ -85,8 +85,8 @@ pub(crate) fn attend(
                     gemm::Parallelism::None,
                 );
             }
-            for row in scores.chunks_exact_mut(keys) {
-                scaled_softmax_prefix(row, keys, att.scale);
+            for (r, row) in scores.chunks_exact_mut(keys).enumerate() {
+                scaled_softmax_prefix(row, keys, att.scale, att.bias_row(h, first + r, keys));
             }
             // SAFETY: dst is n x hd (row stride hd) in `o`; lhs is the n x keys scores; rhs reads
             // keys rows of hd values at stride width within `vs`; no overlap.

@@ -1,7 +1,8 @@
-//! Where a Whisper's tensors come from: a safetensors file (transformers' `model.safetensors`,
-//! f32 / f16 / bf16) or a GGUF file of the same tensor names with quantized matrices (candle's
-//! quantized Whisper, `candle-transformers`' `whisper::quantized_model`). The model is built
-//! from either through [`Source`], which checks each tensor's name and shape.
+//! Where an encoder-decoder's tensors come from: a safetensors file (transformers'
+//! `model.safetensors`, f32 / f16 / bf16) or a GGUF file of the same tensor names with
+//! quantized matrices (candle's quantized Whisper, `candle-transformers`'
+//! `whisper::quantized_model`). The model is built from either through [`Source`], which checks
+//! each tensor's name and shape.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,14 +20,15 @@ use crate::ops::{Backend, Quantization, TensorData};
 /// A linear layer's weight: f32 for the backend's large matmuls, or a GGUF file's quantized
 /// blocks, multiplied as the file stores them.
 #[derive(Debug)]
-pub(super) enum Weight<B: Backend> {
+pub(crate) enum Weight<B: Backend> {
     Dense(B::Dense),
     Quantized(B::Matrix),
 }
 
-pub(super) trait Source<B: Backend> {
-    /// The prefix of every tensor name: `model.` for `WhisperForConditionalGeneration`'s
-    /// files, empty for `WhisperModel`'s.
+pub(crate) trait Source<B: Backend> {
+    /// The prefix of the body's tensor names: `model.` for the files of
+    /// `WhisperForConditionalGeneration` (and `MarianMTModel`, `BartForConditionalGeneration`),
+    /// empty for the bare models' (and T5's).
     fn prefix(&self) -> &'static str;
     fn contains(&self, name: &str) -> bool;
     /// The values of `name`, of `shape` (PyTorch's order), as f32.
@@ -35,6 +37,53 @@ pub(super) trait Source<B: Backend> {
     fn weight(&self, be: &B, name: &str, out: usize, inp: usize) -> Result<Weight<B>>;
     /// A `[rows, cols]` matrix for lookups and products, in the file's precision.
     fn matrix(&self, be: &B, name: &str, rows: usize, cols: usize) -> Result<B::Matrix>;
+
+    /// A vector of `len` values (a gain, a bias).
+    fn vector(&self, be: &B, name: &str, len: usize) -> Result<B::Vector> {
+        be.vector_f32(self.host(name, &[len])?)
+    }
+
+    /// The linear layer `{prefix}.weight` (`[out, inp]`) with `{prefix}.bias` if `bias`.
+    fn linear(
+        &self,
+        be: &B,
+        prefix: &str,
+        out: usize,
+        inp: usize,
+        bias: bool,
+    ) -> Result<Linear<B>> {
+        Ok(Linear {
+            w: self.weight(be, &format!("{prefix}.weight"), out, inp)?,
+            b: if bias {
+                Some(self.vector(be, &format!("{prefix}.bias"), out)?)
+            } else {
+                None
+            },
+        })
+    }
+}
+
+/// A linear layer: its weight and, where the layer has one, its bias.
+#[derive(Debug)]
+pub(crate) struct Linear<B: Backend> {
+    pub w: Weight<B>,
+    pub b: Option<B::Vector>,
+}
+
+impl<B: Backend> Linear<B> {
+    /// `x · wᵀ + b`.
+    pub fn apply(&self, be: &B, x: &B::Tensor) -> Result<B::Tensor> {
+        match &self.w {
+            Weight::Dense(w) => be.linear(x, w, self.b.as_ref()),
+            Weight::Quantized(w) => {
+                let mut y = be.matmul(x, w)?;
+                if let Some(b) = &self.b {
+                    be.add_bias(&mut y, b)?;
+                }
+                Ok(y)
+            }
+        }
+    }
 }
 
 /// A matrix from `bytes` of `dtype` (f32 or f16), prepared for the backend.
@@ -59,7 +108,7 @@ fn matrix_from<B: Backend>(
 }
 
 /// transformers' `model.safetensors`.
-pub(super) struct Safetensors<'a> {
+pub(crate) struct Safetensors<'a> {
     w: Weights<'a>,
 }
 
@@ -114,7 +163,7 @@ impl<B: Backend> Source<B> for Safetensors<'_> {
 /// matrices stay quantized (the backend rewrites them in place for its kernels when the file is
 /// loaded); everything else is widened to f32. The hyperparameters come from `config.json`, as
 /// candle reads them: these files carry no Whisper metadata.
-pub(super) struct Gguf {
+pub(crate) struct Gguf {
     weights: GgufWeights,
     prefix: &'static str,
     /// Quantized tables read as f32 before the backend rewrote the file's matrices.
