@@ -471,3 +471,73 @@ async fn cancel_stops_a_generation_and_the_page_runs_again() {
     let got = page_run(&b, ask, LOAD_TIMEOUT).await;
     assert_eq!(got, want);
 }
+
+/// `lantern new` picks the task from the card and `lantern build` writes the language pair and
+/// T5's task keys into `demo.json` (no browser: the files the page starts from).
+#[test]
+fn lantern_new_and_build_pick_the_task_and_the_languages() {
+    let mirror = start_fixture_mirror();
+    let work = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let lantern = |args: &[&str]| {
+        let out = std::process::Command::new(lantern_bin())
+            .args(args)
+            .current_dir(work.path())
+            .env("HF_ENDPOINT", mirror.url())
+            .env("HF_HUB_CACHE", cache.path())
+            .env("LANTERN_RUNTIME", runtime_dir())
+            .env_remove("HF_TOKEN")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "lantern {args:?} failed:\n{stderr}");
+        stderr
+    };
+    let demo_json = |dir: &str| -> serde_json::Value {
+        let path = work.path().join(dir).join("space/demo.json");
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    for (dir, repo, extra, task) in [
+        ("marian", MARIAN, None, "translation"),
+        ("bart", BART, None, "summarization"),
+        ("t5", T5, Some("translation"), "translation"),
+    ] {
+        let mut args = vec!["new", dir, "--model", repo];
+        if let Some(t) = extra {
+            args.extend(["--task", t]);
+        }
+        let report = lantern(&args);
+        let manifest = std::fs::read_to_string(work.path().join(dir).join("demo.toml")).unwrap();
+        assert!(
+            manifest.contains(&format!("task = \"{task}\"")),
+            "{report}\n{manifest}"
+        );
+        let toml = format!("{dir}/demo.toml");
+        let out = format!("{dir}/space");
+        lantern(&["build", &toml, "--out", &out, "--endpoint", &mirror.url()]);
+    }
+    let marian = demo_json("marian");
+    assert_eq!(marian["task"], "translation");
+    assert_eq!(marian["text2text"]["source_language"], "en");
+    assert_eq!(marian["text2text"]["target_language"], "de");
+    assert!(
+        marian["text2text"]["languages_from"]
+            .as_str()
+            .unwrap()
+            .contains("name"),
+        "{marian}"
+    );
+    let bart = demo_json("bart");
+    assert_eq!(bart["task"], "summarization");
+    assert!(bart.get("text2text").is_none(), "{bart}");
+    let t5 = demo_json("t5");
+    assert_eq!(
+        t5["text2text"]["task_params"],
+        serde_json::json!([
+            "translation_en_to_de",
+            "translation_en_to_fr",
+            "translation_en_to_ro"
+        ])
+    );
+    assert_eq!(t5["text2text"]["target_language"], "de");
+}

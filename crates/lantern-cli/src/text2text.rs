@@ -19,13 +19,24 @@ pub fn pair_of_key(key: &str) -> Option<(String, String)> {
     (code(from) && code(to)).then(|| (from.to_owned(), to.to_owned()))
 }
 
-/// `("en", "de")` from a Marian repository's name: `opus-mt-en-de`, `opus-mt-tc-big-en-de`
-/// (the last two parts; group names such as `ROMANCE` are kept as they are).
+/// `("en", "de")` from a translation model's name: a Marian repository's `opus-mt-en-de` or
+/// `opus-mt-tc-big-en-de` (the last two parts; group names such as `ROMANCE` are kept as they
+/// are), or any name ending in two language codes, `…-en-de` or `…-en-to-fr` (codes: two or
+/// three lower-case letters, so `t5-small` or `bart-large-cnn` say nothing).
 pub fn pair_of_name(repo_name: &str) -> Option<(String, String)> {
-    let rest = repo_name.strip_prefix("opus-mt-")?;
-    let parts: Vec<&str> = rest.split('-').filter(|p| !p.is_empty()).collect();
+    let pair = |from: &str, to: &str| Some((from.to_owned(), to.to_owned()));
+    if let Some(rest) = repo_name.strip_prefix("opus-mt-") {
+        let parts: Vec<&str> = rest.split('-').filter(|p| !p.is_empty()).collect();
+        return match parts.as_slice() {
+            [.., from, to] => pair(from, to),
+            _ => None,
+        };
+    }
+    let code = |c: &str| (2..=3).contains(&c.len()) && c.chars().all(|ch| ch.is_ascii_lowercase());
+    let parts: Vec<&str> = repo_name.split('-').collect();
     match parts.as_slice() {
-        [.., from, to] => Some(((*from).to_owned(), (*to).to_owned())),
+        [.., from, "to", to] if code(from) && code(to) => pair(from, to),
+        [_, .., from, to] if code(from) && code(to) && from != to => pair(from, to),
         _ => None,
     }
 }
@@ -123,6 +134,14 @@ mod tests {
         assert_eq!(pair_of_name("opus-mt-en-ROMANCE"), pair("en", "ROMANCE"));
         assert_eq!(pair_of_name("opus-mt-en"), None);
         assert_eq!(pair_of_name("t5-small"), None);
+        assert_eq!(pair_of_name("tiny-marian-en-de"), pair("en", "de"));
+        assert_eq!(
+            pair_of_name("marian-finetuned-kde4-en-to-fr"),
+            pair("en", "fr")
+        );
+        assert_eq!(pair_of_name("bart-large-cnn"), None);
+        assert_eq!(pair_of_name("flan-t5-xl"), None);
+        assert_eq!(pair_of_name("en-de"), None);
     }
 
     #[test]
