@@ -68,7 +68,9 @@ echo "mirror at $url"
 #   lantern-gpu web: WebGPU kernels on SwiftShader against CPU references, real weights.
 #   lantern-pipelines web_embeddings: the real MiniLM from the mirror via OPFS, against the
 #     reference; web_text_classification: wasm CPU and WebGPU against transformers' goldens,
-#     bad repositories and input as typed errors; bad_input: hostile GGUF, tokenizer metadata
+#     bad repositories and input as typed errors; web_text2text: the tiny Marian, T5, Flan-T5 and
+#     BART models generating transformers' ids exactly on the wasm CPU backend and WebGPU, bad
+#     input as typed errors; bad_input: hostile GGUF, tokenizer metadata
 #     and templates as typed errors, no abort.
 #   lantern-models web_gpu: the encoder ops, tiny encoders of every family and tiny Whispers on
 #     WebGPU against their oracles, transformers' goldens and the CPU, in a dedicated worker
@@ -83,7 +85,7 @@ echo "mirror at $url"
 # (lantern-gpu's `kernels` is native only: under wasm32 it is an empty binary.)
 (cd crates/lantern-models && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown \
   --locked "${wasm_crates[@]}" --features "$gpu" \
-  --test web --test web_embeddings --test web_text_classification --test bad_input \
+  --test web --test web_embeddings --test web_text_classification --test web_text2text --test bad_input \
   --test web_gpu --test kernels --test whisper --test vision --test vision_transformers \
   --test features --test resample)
 kill $mirror_pid

@@ -1,13 +1,18 @@
 //! The encoder tasks on the GPU backend natively (Mesa's lavapipe in CI): text classification
 //! held to transformers' goldens with the same tolerance as on the CPU, and sentence
-//! embeddings equal to the CPU's. The page's choice is forced to WebGPU, as a software adapter
-//! is never picked automatically.
+//! embeddings equal to the CPU's; translation and summarization generating transformers' ids
+//! exactly. The page's choice is forced to WebGPU, as a software adapter is never picked
+//! automatically.
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "common/classification.rs"]
 #[allow(dead_code)] // the bad-input half runs on the CPU (tests/text_classification.rs)
 mod classification;
+
+#[path = "common/text2text.rs"]
+#[allow(dead_code)] // the bad-input half runs on the CPU (tests/text2text.rs)
+mod text2text_checks;
 
 use std::path::PathBuf;
 
@@ -34,6 +39,20 @@ fn gpu() -> Device {
     let selection = ready(device::select(BackendChoice::Webgpu, None)).unwrap();
     assert_eq!(selection.name(), "webgpu", "{}", selection.detail);
     selection.device
+}
+
+/// Every golden case of the tiny Marian, T5, Flan-T5 and BART models on the GPU: the same ids
+/// and texts as transformers (f32 arithmetic, as on the CPU).
+#[test]
+fn the_text2text_models_match_transformers_on_the_gpu() {
+    for model in text2text_checks::MODELS {
+        let source = DirSource::new(&fixture(model)).unwrap();
+        assert_eq!(
+            ready(text2text_checks::check_model(model, &source, gpu())),
+            "webgpu",
+            "{model}"
+        );
+    }
 }
 
 #[test]

@@ -6,6 +6,7 @@ pub mod automatic_speech_recognition;
 pub mod feature_extraction;
 pub mod image_classification;
 pub mod object_detection;
+pub mod text2text;
 pub mod text_classification;
 pub mod text_generation;
 
@@ -39,6 +40,11 @@ pub enum RunTask {
     ImageClassification(image_classification::ImageClassificationArgs),
     /// Labelled boxes in an image (DETR, YOLOS).
     ObjectDetection(object_detection::ObjectDetectionArgs),
+    /// Translate a text with an encoder-decoder (Marian, T5, BART), beam search as
+    /// transformers.
+    Translation(text2text::Text2TextArgs),
+    /// Summarize a text with an encoder-decoder (BART, T5), beam search as transformers.
+    Summarization(text2text::Text2TextArgs),
 }
 
 pub async fn run(task: RunTask) -> anyhow::Result<()> {
@@ -49,6 +55,20 @@ pub async fn run(task: RunTask) -> anyhow::Result<()> {
         RunTask::AutomaticSpeechRecognition(args) => automatic_speech_recognition::run(args).await,
         RunTask::ImageClassification(args) => image_classification::run(args).await,
         RunTask::ObjectDetection(args) => object_detection::run(args).await,
+        RunTask::Translation(args) => {
+            text2text::run(
+                lantern_pipelines::text2text::Text2TextTask::Translation,
+                args,
+            )
+            .await
+        }
+        RunTask::Summarization(args) => {
+            text2text::run(
+                lantern_pipelines::text2text::Text2TextTask::Summarization,
+                args,
+            )
+            .await
+        }
     }
 }
 
