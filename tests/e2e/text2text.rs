@@ -69,6 +69,8 @@ struct Ask<'a> {
     text: &'a str,
     num_beams: usize,
     max_tokens: usize,
+    /// T5: the task key chosen on the page (`--task-params`).
+    task_params: Option<&'a str>,
 }
 
 /// The text, the token ids, and the input and generated token counts.
@@ -80,25 +82,27 @@ struct Answer {
     generated_tokens: u64,
 }
 
-/// `lantern run TASK --model M --input TEXT --num-beams B --max-tokens N --json`.
+/// `lantern run TASK --model M --input TEXT --num-beams B --max-tokens N [--task-params K]
+/// --json`.
 fn native(ask: Ask<'_>, mirror: &str) -> Answer {
     let beams = ask.num_beams.to_string();
     let max = ask.max_tokens.to_string();
-    let v = lantern_json(
-        &[
-            "run",
-            ask.task,
-            "--model",
-            ask.model,
-            "--input",
-            ask.text,
-            "--num-beams",
-            &beams,
-            "--max-tokens",
-            &max,
-        ],
-        mirror,
-    );
+    let mut args = vec![
+        "run",
+        ask.task,
+        "--model",
+        ask.model,
+        "--input",
+        ask.text,
+        "--num-beams",
+        &beams,
+        "--max-tokens",
+        &max,
+    ];
+    if let Some(k) = ask.task_params {
+        args.extend(["--task-params", k]);
+    }
+    let v = lantern_json(&args, mirror);
     Answer {
         text: v["text"].as_str().unwrap().to_owned(),
         tokens: v["tokens"]
@@ -149,6 +153,13 @@ async fn page_run(b: &Browser, ask: Ask<'_>, timeout: Duration) -> Answer {
     b.type_into("source", ask.text).await;
     b.type_into("num-beams", &ask.num_beams.to_string()).await;
     b.type_into("max-tokens", &ask.max_tokens.to_string()).await;
+    if let Some(k) = ask.task_params {
+        b.find("task-params")
+            .await
+            .select_by_value(k)
+            .await
+            .unwrap();
+    }
     watch_partials(b).await;
     // A stale answer must not be read as this one's: the page replaces the element.
     b.run(
@@ -212,7 +223,14 @@ async fn open(demo: &str, mirror: &str, setup: Setup) -> (tempfile::TempDir, Ser
 
 /// Greedy, then 4 beams: the page's answer equals the CLI's, it streamed first, and the stats
 /// name the backend; summarization shows the compression ratio.
-async fn equals_the_cli(demo: &str, model: &str, task: &str, text: &str, setup: Setup) {
+async fn equals_the_cli(
+    demo: &str,
+    model: &str,
+    task: &str,
+    text: &str,
+    setup: Setup,
+    task_params: Option<&str>,
+) {
     let mirror = start_fixture_mirror();
     let (_space, _server, b) = open(demo, &mirror.url(), setup).await;
     let timeout = if setup.webgpu {
@@ -227,6 +245,7 @@ async fn equals_the_cli(demo: &str, model: &str, task: &str, text: &str, setup: 
             text,
             num_beams,
             max_tokens: MAX_TOKENS,
+            task_params,
         };
         let want = native(ask, &mirror.url());
         let got = page_run(&b, ask, timeout).await;
@@ -284,6 +303,7 @@ async fn translation_equals_the_cli_with_threads() {
         "translation",
         TRANSLATE,
         THREADS,
+        None,
     )
     .await;
 }
@@ -296,6 +316,7 @@ async fn translation_equals_the_cli_without_threads() {
         "translation",
         TRANSLATE,
         NO_THREADS,
+        None,
     )
     .await;
 }
@@ -308,6 +329,7 @@ async fn translation_on_webgpu_equals_the_cli() {
         "translation",
         TRANSLATE,
         WEBGPU,
+        None,
     )
     .await;
 }
@@ -320,6 +342,7 @@ async fn summarization_equals_the_cli_with_threads() {
         "summarization",
         ARTICLE,
         THREADS,
+        None,
     )
     .await;
 }
@@ -332,6 +355,7 @@ async fn summarization_equals_the_cli_without_threads() {
         "summarization",
         ARTICLE,
         NO_THREADS,
+        None,
     )
     .await;
 }
@@ -344,6 +368,7 @@ async fn summarization_on_webgpu_equals_the_cli() {
         "summarization",
         ARTICLE,
         WEBGPU,
+        None,
     )
     .await;
 }
@@ -358,6 +383,7 @@ async fn t5_translation_and_flan_t5_summarization_equal_the_cli() {
         "translation",
         TRANSLATE,
         NO_THREADS,
+        Some("translation_en_to_fr"),
     )
     .await;
     equals_the_cli(
@@ -366,6 +392,7 @@ async fn t5_translation_and_flan_t5_summarization_equal_the_cli() {
         "summarization",
         ARTICLE,
         THREADS,
+        None,
     )
     .await;
 }
@@ -412,18 +439,22 @@ async fn the_language_pair_is_shown() {
 }
 
 /// Cancel between two decoder steps: what streamed stays, no answer is shown, and the next run
-/// gives the CLI's answer.
+/// gives the CLI's answer. Flan-T5 (relative positions: no length limit) with 16 beams and a
+/// minimum length that holds the end back: thousands of decoder steps, so Cancel lands in the
+/// middle.
 #[tokio::test(flavor = "multi_thread")]
 async fn cancel_stops_a_generation_and_the_page_runs_again() {
     let mirror = start_fixture_mirror();
-    let (_space, _server, b) =
-        open("tests/demos/summarization.toml", &mirror.url(), NO_THREADS).await;
-    // Long enough to be cancelled in the middle: many beams and a minimum length that holds the
-    // end back.
+    let (_space, _server, b) = open(
+        "tests/demos/flan-t5-summarization.toml",
+        &mirror.url(),
+        NO_THREADS,
+    )
+    .await;
     b.type_into("source", ARTICLE).await;
     b.type_into("num-beams", "16").await;
-    b.type_into("min-length", "200").await;
-    b.type_into("max-tokens", "400").await;
+    b.type_into("min-length", "400").await;
+    b.type_into("max-tokens", "500").await;
     watch_partials(&b).await;
     b.click("run").await;
     let deadline = std::time::Instant::now() + LOAD_TIMEOUT;
@@ -445,6 +476,12 @@ async fn cancel_stops_a_generation_and_the_page_runs_again() {
     let why = stopped.text().await.unwrap();
     eprintln!("cancelled: {why}");
     assert!(why.starts_with("Stopped after "), "{why}");
+    let tokens: usize = why
+        .trim_start_matches("Stopped after ")
+        .trim_end_matches(" tokens")
+        .parse()
+        .unwrap();
+    assert!((1..400).contains(&tokens), "{why}");
     assert!(
         b.client
             .find(fantoccini::Locator::Css("[data-testid=output]"))
@@ -462,10 +499,11 @@ async fn cancel_stops_a_generation_and_the_page_runs_again() {
     b.type_into("min-length", "").await;
     let ask = Ask {
         task: "summarization",
-        model: BART,
+        model: FLAN_T5,
         text: ARTICLE,
         num_beams: 4,
         max_tokens: MAX_TOKENS,
+        task_params: None,
     };
     let want = native(ask, &mirror.url());
     let got = page_run(&b, ask, LOAD_TIMEOUT).await;
