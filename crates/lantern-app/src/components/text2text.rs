@@ -157,12 +157,15 @@ pub fn Text2Text(summarize: bool) -> impl IntoView {
         <section class="panel text2text" aria-label=label>
             {languages}
             <label for="source">{if summarize { "Text to summarize" } else { "Text to translate" }}</label>
+            // Each field also listens to `change`: one emptied by a script or by autofill
+            // fires no `input`.
             <textarea
                 id="source"
                 data-testid="source"
                 rows=if summarize { "12" } else { "4" }
                 prop:value=move || source.get()
                 on:input=move |ev| source.set(event_target_value(&ev))
+                        on:change=move |ev| source.set(event_target_value(&ev))
                 disabled=move || !ui.ready()
             ></textarea>
             <p class="muted" data-testid="source-length">
@@ -211,6 +214,7 @@ pub fn Text2Text(summarize: bool) -> impl IntoView {
                         title="1 is greedy search; empty: the model's generation_config"
                         prop:value=move || beams.get()
                         on:input=move |ev| beams.set(event_target_value(&ev))
+                        on:change=move |ev| beams.set(event_target_value(&ev))
                         disabled=move || !ui.ready()
                     />
                 </label>
@@ -226,6 +230,7 @@ pub fn Text2Text(summarize: bool) -> impl IntoView {
                                    (with the decoder's start token); empty: the model's"
                             prop:value=move || min_length.get()
                             on:input=move |ev| min_length.set(event_target_value(&ev))
+                        on:change=move |ev| min_length.set(event_target_value(&ev))
                             disabled=move || !ui.ready()
                         />
                     </label>
@@ -240,6 +245,7 @@ pub fn Text2Text(summarize: bool) -> impl IntoView {
                         title="The most tokens generated; empty: the model's generation_config"
                         prop:value=move || max_tokens.get()
                         on:input=move |ev| max_tokens.set(event_target_value(&ev))
+                        on:change=move |ev| max_tokens.set(event_target_value(&ev))
                         disabled=move || !ui.ready()
                     />
                 </label>
