@@ -72,13 +72,16 @@ echo "mirror at $url"
 #     BART models generating transformers' ids exactly on the wasm CPU backend and WebGPU, bad
 #     input as typed errors; bad_input: hostile GGUF, tokenizer metadata
 #     and templates as typed errors, no abort.
-#   lantern-models web_gpu: the encoder ops, tiny encoders of every family and tiny Whispers on
-#     WebGPU against their oracles, transformers' goldens and the CPU, in a dedicated worker
-#     (the real MiniLM on SwiftShader: tests/e2e/embeddings.rs); kernels: the simd128 matmul
+#   lantern-models web_gpu: the encoder ops, tiny encoders of every family, tiny Whispers and
+#     tiny text-to-text models (Marian, T5, BART) on WebGPU against their oracles,
+#     transformers' goldens and the CPU, in a dedicated worker (the real MiniLM on SwiftShader:
+#     tests/e2e/embeddings.rs); kernels: the simd128 matmul
 #     kernels against their portable oracle, bit for bit; whisper: tiny Whispers on the wasm CPU
 #     backend against transformers' goldens, hostile input; vision, vision_transformers: the
 #     convolution ops (simd128 build), the tiny ResNet, ViT, YOLOS and DETR against
 #     transformers' goldens.
+#   seq2seq: the tiny Marian, T5, Flan-T5 and BART on the wasm CPU backend against
+#     transformers' goldens, hostile configs, files and input.
 #   lantern-audio features, resample: Whisper's log-mel features against transformers' goldens
 #     and the resampler.
 #   lantern-vision bad_input: hostile and broken images through the decoder and preprocessing.
@@ -86,7 +89,7 @@ echo "mirror at $url"
 (cd crates/lantern-models && LANTERN_TEST_MIRROR=$url cargo test --target wasm32-unknown-unknown \
   --locked "${wasm_crates[@]}" --features "$gpu" \
   --test web --test web_embeddings --test web_text_classification --test web_text2text --test bad_input \
-  --test web_gpu --test kernels --test whisper --test vision --test vision_transformers \
+  --test web_gpu --test kernels --test whisper --test seq2seq --test vision --test vision_transformers \
   --test features --test resample)
 kill $mirror_pid
 wait $mirror_pid 2>/dev/null || true

@@ -203,6 +203,9 @@ fn encoder_ops_match_their_oracles() {
             ops::layer_norm(&gpu, &tol).await;
             ops::activations(&gpu, &tol).await;
             ops::attend(&gpu, &tol).await;
+            ops::attend_biased(&gpu, &tol).await;
+            ops::attention_biased(&gpu, &tol).await;
+            ops::scale_and_mul(&gpu).await;
             ops::conv1d(&gpu, &tol).await;
             ops::fork_cache(&gpu, &tol).await;
             ops::gather_and_table(&gpu).await;
@@ -238,6 +241,20 @@ fn whisper_matches_transformers_and_the_cpu() {
         pollster::block_on(whisper::on_backend(|| Gpu::new(device.clone()), &tol));
         assert_eq!(device.check(), Ok(()));
     }
+}
+
+/// The tiny Marian, T5, Flan-T5 and BART against transformers' goldens and the CPU backend
+/// (`common::seq2seq`, also in `tests/web_gpu.rs`), f32 only: the goldens' 1e-4 is tighter than
+/// f16 arithmetic.
+#[test]
+fn seq2seq_models_match_transformers_and_the_cpu() {
+    let (device, _, _) = precisions().swap_remove(0);
+    let measured = pollster::block_on(common::seq2seq::on_backend(
+        || Gpu::new(device.clone()),
+        common::seq2seq::TOL,
+    ));
+    assert_eq!(measured.len(), 4);
+    assert_eq!(device.check(), Ok(()));
 }
 
 /// The GPU's whole tiny.en encoder output against the CPU's (values up to 12). Measured on

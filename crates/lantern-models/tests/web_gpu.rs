@@ -42,6 +42,16 @@ async fn precisions() -> Vec<(lantern_gpu::Gpu, Tol, EncTol)> {
     v
 }
 
+/// The biased attention ops and `scale` / `mul_assign` on the wasm CPU backend (simd128 build)
+/// against their f64 oracles (the GPU's checks below also compare it with the GPU).
+#[wasm_bindgen_test]
+async fn cpu_biased_attention_matches_its_oracle() {
+    let cpu = lantern_models::ops::cpu::Cpu;
+    ops::attend_biased(&cpu, &Tol::CPU).await;
+    ops::attention_biased(&cpu, &Tol::CPU).await;
+    ops::scale_and_mul(&cpu).await;
+}
+
 #[wasm_bindgen_test]
 async fn encoder_ops_match_their_oracles() {
     for (device, tol, _) in precisions().await {
@@ -50,6 +60,9 @@ async fn encoder_ops_match_their_oracles() {
         ops::layer_norm(&gpu, &tol).await;
         ops::activations(&gpu, &tol).await;
         ops::attend(&gpu, &tol).await;
+        ops::attend_biased(&gpu, &tol).await;
+        ops::attention_biased(&gpu, &tol).await;
+        ops::scale_and_mul(&gpu).await;
         ops::conv1d(&gpu, &tol).await;
         ops::fork_cache(&gpu, &tol).await;
         ops::gather_and_table(&gpu).await;
@@ -79,6 +92,16 @@ async fn whisper_matches_transformers_and_the_cpu() {
         whisper::on_backend(|| Gpu::new(device.clone()), &tol).await;
         assert_eq!(device.check(), Ok(()));
     }
+}
+
+/// The tiny Marian, T5, Flan-T5 and BART (`common::seq2seq`), f32 only.
+#[wasm_bindgen_test]
+async fn seq2seq_models_match_transformers_and_the_cpu() {
+    let (device, _, _) = precisions().await.swap_remove(0);
+    let measured =
+        common::seq2seq::on_backend(|| Gpu::new(device.clone()), common::seq2seq::TOL).await;
+    assert_eq!(measured.len(), 4);
+    assert_eq!(device.check(), Ok(()));
 }
 
 #[wasm_bindgen_test]

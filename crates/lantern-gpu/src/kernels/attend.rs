@@ -37,6 +37,31 @@ impl Gpu {
         v: &GpuTensor,
         shape: &AttendShape<'_>,
     ) -> Result<GpuTensor> {
+        self.attend_with(q, k, v, None, shape)
+    }
+
+    /// [`Gpu::attend`] with `bias` added to the scaled scores before the softmax (T5's relative
+    /// positions): `[heads * q_len, kv_len]`, row `h * q_len + i` for head `h` and query row `i`
+    /// of an item, the same for every item. Padding keys still get zero weight.
+    pub fn attend_biased(
+        &self,
+        q: &GpuTensor,
+        k: &GpuTensor,
+        v: &GpuTensor,
+        bias: &GpuTensor,
+        shape: &AttendShape<'_>,
+    ) -> Result<GpuTensor> {
+        self.attend_with(q, k, v, Some(bias), shape)
+    }
+
+    fn attend_with(
+        &self,
+        q: &GpuTensor,
+        k: &GpuTensor,
+        v: &GpuTensor,
+        bias: Option<&GpuTensor>,
+        shape: &AttendShape<'_>,
+    ) -> Result<GpuTensor> {
         let AttendShape {
             heads,
             head_dim,
@@ -75,8 +100,21 @@ impl Gpu {
                 what: format!("attention heads of {head_dim} (a multiple of 4 up to 256 is)"),
             });
         }
-        // Indices in the kernel are u32.
-        if u32::try_from(q.len().max(k.len())).is_err()
+        if let Some(b) = bias
+            && (heads.checked_mul(q_len) != Some(b.rows()) || b.cols() != kv_len)
+        {
+            return Err(GpuError::shape(
+                "attend",
+                format!(
+                    "bias {}x{} for {heads} heads of {q_len} query rows over {kv_len} keys",
+                    b.rows(),
+                    b.cols()
+                ),
+            ));
+        }
+        // Indices in the kernel are u32 (the bias' too: it is no larger than `q_len * kv_len`
+        // per head, checked here with the rest).
+        if u32::try_from(q.len().max(k.len()).max(bias.map_or(0, GpuTensor::len))).is_err()
             || u32::try_from(batch * q_len * heads).is_err()
         {
             return Err(GpuError::LimitsTooSmall {
@@ -106,19 +144,22 @@ impl Gpu {
             0,
             0,
         ];
+        // Without a bias the kernels never read its binding: `q` stands in.
         let buffers = [
             q.buffer(),
             k.buffer(),
             v.buffer(),
             valid.buffer(),
             out.buffer(),
+            bias.unwrap_or(q).buffer(),
         ];
+        let has_bias = u32::from(bias.is_some());
         // Many query rows share their keys: one thread per row, keys read once per 64 rows
         // (attend_rows.wgsl). A few rows (a decoder's cross-attention step) keep a workgroup
         // per row, whose 64 threads split the keys.
         if q_len >= ROWS_KERNEL_FROM && head_dim <= ROWS_KERNEL_MAX_HEAD {
             self.dispatch(
-                &KernelKey::new("attend_rows"),
+                &KernelKey::new("attend_rows").constant("HAS_BIAS", has_bias),
                 || include_str!("attend_rows.wgsl").to_owned(),
                 &buffers,
                 &params,
@@ -127,7 +168,7 @@ impl Gpu {
             return Ok(out);
         }
         self.dispatch(
-            &KernelKey::new("attend"),
+            &KernelKey::new("attend").constant("HAS_BIAS", has_bias),
             || include_str!("attend.wgsl").to_owned(),
             &buffers,
             &params,

@@ -6,6 +6,11 @@
 // Keys are visited in tiles of 64 positions (one per thread) with an online softmax (running
 // maximum m and sum l, earlier partial results rescaled by exp(m_old - m_new)), as in
 // attention.wgsl. Thread d owns output dimensions d, d + 64, ... (head_dim <= 256).
+// With HAS_BIAS (T5's relative positions), BIAS[(h * q_len + i) * kv_len + t] is added to the scaled
+// score of query row i (within its item), head h, key t: one bias for every item, read for the
+// real keys only, so padding keys still get zero weight. Without it, BIAS is a dummy binding
+// never read, and the branch is compiled out.
+override HAS_BIAS: u32 = 0u;
 struct Params {
     batch: u32,
     q_len: u32,
@@ -21,7 +26,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> V: array<f32>;
 @group(0) @binding(3) var<storage, read> VALID: array<u32>;
 @group(0) @binding(4) var<storage, read_write> O: array<f32>;
-@group(0) @binding(5) var<uniform> P: Params;
+@group(0) @binding(5) var<storage, read> BIAS: array<f32>;
+@group(0) @binding(6) var<uniform> P: Params;
 
 const T: u32 = 64u;
 var<workgroup> qv: array<vec4<f32>, 64>;
@@ -84,6 +90,7 @@ fn main(@builtin(local_invocation_index) lid: u32,
     }
     workgroupBarrier();
     let kv0 = b * P.kv_len;
+    let bias_row = (h * P.q_len + i) * P.kv_len;
     var m = -3.0e38;
     var l = 0.0;
     var acc: array<f32, 4>;
@@ -97,6 +104,9 @@ fn main(@builtin(local_invocation_index) lid: u32,
                 d += dot(qv[k], K[kb + k]);
             }
             s = d * P.scale;
+            if (HAS_BIAS != 0u) {
+                s += BIAS[bias_row + t];
+            }
         }
         let m_new = max(m, tile_reduce(lid, s, true));
         var p = 0.0;

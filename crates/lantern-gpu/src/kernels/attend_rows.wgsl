@@ -5,7 +5,8 @@
 // attend.wgsl's per-row reductions: Whisper's 1500 x 1500 encoder attention went from most of
 // a minute to seconds on a software adapter. Online softmax per row, rescaled once per tile.
 // head_dim <= 128 (a multiple of 4); same bindings and semantics as attend.wgsl (padding keys
-// get exactly zero weight, query rows past VALID[batch + b] come out zero).
+// get exactly zero weight, query rows past VALID[batch + b] come out zero; the same HAS_BIAS).
+override HAS_BIAS: u32 = 0u;
 struct Params {
     batch: u32,
     q_len: u32,
@@ -21,7 +22,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> VALID: array<u32>;
 @group(0) @binding(4) var<storage, read_write> O: array<vec4<f32>>;
-@group(0) @binding(5) var<uniform> P: Params;
+@group(0) @binding(5) var<storage, read> BIAS: array<f32>;
+@group(0) @binding(6) var<uniform> P: Params;
 
 const R: u32 = 64u;
 const TK: u32 = 8u;
@@ -62,6 +64,8 @@ fn main(@builtin(local_invocation_index) lid: u32,
         }
     }
     let kv0 = b * P.kv_len;
+    // Read only for live rows (i < q_len).
+    let bias_row = (h * P.q_len + i) * P.kv_len;
     var m = -3.0e38;
     var l = 0.0;
     var s: array<f32, 8>;
@@ -85,6 +89,9 @@ fn main(@builtin(local_invocation_index) lid: u32,
                     d += dot(q[k], kt[j * D4 + k]);
                 }
                 s[j] = d * P.scale;
+                if (HAS_BIAS != 0u) {
+                    s[j] += BIAS[bias_row + t0 + j];
+                }
                 m_new = max(m_new, s[j]);
             }
             let corr = exp(m - m_new);

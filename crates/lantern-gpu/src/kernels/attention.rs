@@ -122,6 +122,39 @@ impl Gpu {
         cache: &mut GpuKvCache,
         shape: AttentionShape,
     ) -> Result<GpuTensor> {
+        let scale = 1.0 / (shape.head_dim as f32).sqrt();
+        self.attention_with(q, k, v, cache, shape, scale, None)
+    }
+
+    /// [`Gpu::attention`] with the scores scaled by `scale` and then `bias` added before the
+    /// softmax (T5's relative positions): `bias` is `[heads * n, start_pos + n]`, row
+    /// `h * n + i` for head `h` and query row `i`, one column per key position. The columns of
+    /// masked (future) positions are not read.
+    #[allow(clippy::too_many_arguments)]
+    pub fn attention_biased(
+        &self,
+        q: &GpuTensor,
+        k: &GpuTensor,
+        v: &GpuTensor,
+        cache: &mut GpuKvCache,
+        shape: AttentionShape,
+        scale: f32,
+        bias: &GpuTensor,
+    ) -> Result<GpuTensor> {
+        self.attention_with(q, k, v, cache, shape, scale, Some(bias))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn attention_with(
+        &self,
+        q: &GpuTensor,
+        k: &GpuTensor,
+        v: &GpuTensor,
+        cache: &mut GpuKvCache,
+        shape: AttentionShape,
+        scale: f32,
+        bias: Option<&GpuTensor>,
+    ) -> Result<GpuTensor> {
         let AttentionShape {
             heads,
             kv_heads,
@@ -172,6 +205,38 @@ impl Gpu {
                 format!("start position {start_pos} after {} cached", cache.len),
             ));
         }
+        let total = start_pos.checked_add(n);
+        if let Some(b) = bias
+            && (heads.checked_mul(n) != Some(b.rows()) || total != Some(b.cols()))
+        {
+            return Err(GpuError::shape(
+                "attention",
+                format!(
+                    "bias {}x{} for {heads} heads x {n} rows after {start_pos} positions",
+                    b.rows(),
+                    b.cols()
+                ),
+            ));
+        }
+        // Indices in the kernel are u32: the cache's values, the query rows' and the bias'.
+        // (Checked, not `usize::MAX`: that is `u32::MAX` on wasm32 and would pass.)
+        let spans = [
+            total.and_then(|t| t.checked_mul(width)),
+            n.checked_mul(heads).and_then(|r| r.checked_mul(head_dim)),
+            bias.map_or(Some(0), |b| b.rows().checked_mul(b.cols())),
+        ];
+        let required = spans
+            .iter()
+            .map(|s| s.map_or(u64::MAX, |v| v as u64))
+            .max()
+            .unwrap_or(0);
+        if required > u64::from(u32::MAX) {
+            return Err(GpuError::LimitsTooSmall {
+                limit: "32-bit indexing of attention",
+                required,
+                available: u64::from(u32::MAX),
+            });
+        }
         let out = self.empty(n, heads * head_dim)?;
         if n == 0 {
             return Ok(out);
@@ -187,11 +252,17 @@ impl Gpu {
         self.copy(k.buffer(), 0, ck.buffer(), at, bytes)?;
         self.copy(v.buffer(), 0, cv.buffer(), at, bytes)?;
         cache.len = start_pos + n;
-        let scale = 1.0 / (head_dim as f32).sqrt();
+        // Without a bias the kernel never reads its binding: `q` stands in.
         self.dispatch(
-            &KernelKey::new("attention"),
+            &KernelKey::new("attention").constant("HAS_BIAS", u32::from(bias.is_some())),
             || include_str!("attention.wgsl").to_owned(),
-            &[q.buffer(), ck.buffer(), cv.buffer(), out.buffer()],
+            &[
+                q.buffer(),
+                ck.buffer(),
+                cv.buffer(),
+                out.buffer(),
+                bias.unwrap_or(q).buffer(),
+            ],
             &[
                 n as u32,
                 heads as u32,

@@ -3,6 +3,10 @@
 // online (running maximum m and sum l, earlier partial results rescaled by exp(m_old - m_new)),
 // so any context length works with fixed workgroup memory. Thread d owns output dimensions
 // d, d + 64, ... (head_dim <= 256). Grouped KV heads: head h reads KV head h / (heads / kv_heads).
+// With HAS_BIAS (T5's relative positions), BIAS[(h * n + i) * (start_pos + n) + t] is added to the
+// scaled score of query row i, head h, key position t; without it BIAS is a dummy binding never
+// read, and the branch is compiled out.
+override HAS_BIAS: u32 = 0u;
 struct Params {
     n: u32,
     heads: u32,
@@ -17,7 +21,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> KC: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> VC: array<f32>;
 @group(0) @binding(3) var<storage, read_write> O: array<f32>;
-@group(0) @binding(4) var<uniform> P: Params;
+@group(0) @binding(4) var<storage, read> BIAS: array<f32>;
+@group(0) @binding(5) var<uniform> P: Params;
 
 const T: u32 = 64u;
 var<workgroup> qv: array<vec4<f32>, 64>;
@@ -62,7 +67,9 @@ fn main(@builtin(local_invocation_index) lid: u32,
         qv[lid] = vec4<f32>(Q[q], Q[q + 1u], Q[q + 2u], Q[q + 3u]);
     }
     workgroupBarrier();
-    var visible = P.start_pos + P.n;
+    let total = P.start_pos + P.n;
+    let bias_row = (h * P.n + i) * total;
+    var visible = total;
     if (P.causal != 0u) {
         visible = P.start_pos + i + 1u;
     }
@@ -79,6 +86,9 @@ fn main(@builtin(local_invocation_index) lid: u32,
                 d += dot(qv[k], KC[kb + k]);
             }
             s = d * P.scale;
+            if (HAS_BIAS != 0u) {
+                s += BIAS[bias_row + t];
+            }
         }
         let m_new = max(m, tile_reduce(lid, s, true));
         var p = 0.0;

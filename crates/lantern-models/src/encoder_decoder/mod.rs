@@ -11,9 +11,24 @@ pub(crate) mod source;
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{ModelError, Result};
 use crate::ops::Backend;
+
+/// Which model made a [`Memory`]: a memory (and the states reading it) is only ever given to
+/// the model that encoded it, since another one of the same shapes would read it without an
+/// error and answer nonsense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ModelId(u64);
+
+impl ModelId {
+    /// A new id, unique in this process.
+    pub fn new() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        ModelId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
 
 /// One input after the encoder: its output and the keys and values every decoder layer's
 /// cross-attention reads, computed once. Cheap to clone (shared), so every decoder state of
@@ -25,6 +40,8 @@ pub struct Memory<B: Backend> {
 
 #[derive(Debug)]
 pub(crate) struct MemoryInner<B: Backend> {
+    /// The model that encoded it.
+    pub model: ModelId,
     /// The encoder's output, `[len, d_model]`.
     pub hidden: B::Tensor,
     /// Rows of `hidden`: the keys of every cross-attention.
@@ -42,9 +59,19 @@ impl<B: Backend> Clone for Memory<B> {
 }
 
 impl<B: Backend> Memory<B> {
-    pub(crate) fn new(hidden: B::Tensor, len: usize, cross: Vec<(B::Tensor, B::Tensor)>) -> Self {
+    pub(crate) fn new(
+        model: ModelId,
+        hidden: B::Tensor,
+        len: usize,
+        cross: Vec<(B::Tensor, B::Tensor)>,
+    ) -> Self {
         Memory {
-            inner: Arc::new(MemoryInner { hidden, len, cross }),
+            inner: Arc::new(MemoryInner {
+                model,
+                hidden,
+                len,
+                cross,
+            }),
         }
     }
 
@@ -57,8 +84,15 @@ impl<B: Backend> Memory<B> {
         self.inner.len == 0
     }
 
-    /// A typed error unless the memory was encoded for a decoder of `layers` layers.
-    pub(crate) fn check(&self, layers: usize) -> Result<()> {
+    /// A typed error unless the memory was encoded by `model`, for a decoder of `layers`
+    /// layers.
+    pub(crate) fn check(&self, model: ModelId, layers: usize) -> Result<()> {
+        if self.inner.model != model {
+            return Err(ModelError::InvalidInput {
+                what: "memory",
+                detail: "encoded by another model".into(),
+            });
+        }
         if self.inner.cross.len() != layers {
             return Err(ModelError::InvalidInput {
                 what: "memory",
@@ -85,12 +119,13 @@ impl<B: Backend> DecoderState<B> {
     /// A state with no tokens yet: one empty cache per decoder layer.
     pub(crate) fn new(
         be: &B,
+        model: ModelId,
         memory: &Memory<B>,
         layers: usize,
         heads: usize,
         head_dim: usize,
     ) -> Result<Self> {
-        memory.check(layers)?;
+        memory.check(model, layers)?;
         Ok(DecoderState {
             memory: memory.clone(),
             caches: (0..layers)
@@ -114,9 +149,9 @@ impl<B: Backend> DecoderState<B> {
         })
     }
 
-    /// A typed error unless the state fits a decoder of `layers` layers.
-    pub(crate) fn check(&self, layers: usize) -> Result<()> {
-        self.memory.check(layers)?;
+    /// A typed error unless the state belongs to `model`, a decoder of `layers` layers.
+    pub(crate) fn check(&self, model: ModelId, layers: usize) -> Result<()> {
+        self.memory.check(model, layers)?;
         if self.caches.len() != layers {
             return Err(ModelError::InvalidInput {
                 what: "state",

@@ -289,16 +289,23 @@ impl Config {
             Family::Marian | Family::Bart => {
                 let heads = f.size("encoder_attention_heads", MAX_D_MODEL)?;
                 let decoder_heads = f.size("decoder_attention_heads", MAX_D_MODEL)?;
+                for (name, n) in [
+                    ("encoder_attention_heads", heads),
+                    ("decoder_attention_heads", decoder_heads),
+                ] {
+                    if !d_model.is_multiple_of(n) {
+                        return Err(invalid(
+                            name,
+                            format!("d_model {d_model} is not a multiple of {n} heads"),
+                        ));
+                    }
+                }
+                // Every released model has as many in both; one width per model keeps the
+                // config and the states simple.
                 if heads != decoder_heads {
                     return Err(invalid(
                         "decoder_attention_heads",
                         format!("{decoder_heads}, the encoder has {heads}: not supported"),
-                    ));
-                }
-                if !d_model.is_multiple_of(heads) {
-                    return Err(invalid(
-                        "encoder_attention_heads",
-                        format!("d_model {d_model} is not a multiple of {heads} heads"),
                     ));
                 }
                 if family == Family::Marian {

@@ -17,7 +17,7 @@
 
 use super::config::{Config, Family, RelativeAttention};
 use crate::encoder_decoder::source::{Linear, Safetensors, Source};
-use crate::encoder_decoder::{DecoderState, Memory};
+use crate::encoder_decoder::{DecoderState, Memory, ModelId};
 use crate::error::{ModelError, Result};
 use crate::ops::{Activation, AttendShape, AttentionShape, Backend};
 
@@ -29,6 +29,8 @@ const BART_POSITION_OFFSET: usize = 2;
 pub struct Seq2Seq<B: Backend> {
     backend: B,
     cfg: Config,
+    /// Tags the inputs it encodes.
+    id: ModelId,
     w: Weights<B>,
 }
 
@@ -497,6 +499,7 @@ impl<B: Backend> Seq2Seq<B> {
         Ok(Seq2Seq {
             backend,
             cfg: cfg.clone(),
+            id: ModelId::new(),
             w,
         })
     }
@@ -618,7 +621,7 @@ impl<B: Backend> Seq2Seq<B> {
             .iter()
             .map(|l| Ok((l.cross.k.apply(be, &hidden)?, l.cross.v.apply(be, &hidden)?)))
             .collect::<Result<_>>()?;
-        Ok(Memory::new(hidden, n, cross))
+        Ok(Memory::new(self.id, hidden, n, cross))
     }
 
     /// The encoder's output of an input, `[len, d_model]` row-major.
@@ -635,6 +638,7 @@ impl<B: Backend> Seq2Seq<B> {
     pub fn start(&self, memory: &Memory<B>) -> Result<DecoderState<B>> {
         DecoderState::new(
             &self.backend,
+            self.id,
             memory,
             self.w.decoder.layers.len(),
             self.cfg.heads,
@@ -645,6 +649,7 @@ impl<B: Backend> Seq2Seq<B> {
     /// A copy of `state` that continues on its own (a beam leaving from another): its
     /// self-attention caches are copied, the memory shared.
     pub fn fork(&self, state: &DecoderState<B>) -> Result<DecoderState<B>> {
+        state.check(self.id, self.w.decoder.layers.len())?;
         state.fork(&self.backend)
     }
 
@@ -682,7 +687,7 @@ impl<B: Backend> Seq2Seq<B> {
                 detail: "a decoder step needs at least one token".into(),
             });
         }
-        state.check(stack.layers.len())?;
+        state.check(self.id, stack.layers.len())?;
         let start = state.len;
         let end = start + n;
         if end > cfg.max_positions() {

@@ -14,7 +14,7 @@
 use super::config::Config;
 use crate::bytes::ModelBytes;
 use crate::encoder_decoder::source::{Gguf, Linear, Safetensors, Source, Weight};
-use crate::encoder_decoder::{DecoderState, Memory};
+use crate::encoder_decoder::{DecoderState, Memory, ModelId};
 use crate::error::{ModelError, Result};
 use crate::ops::{Activation, AttendShape, AttentionShape, Backend, Quantization};
 
@@ -28,6 +28,8 @@ const CONV_KERNEL: usize = 3;
 pub struct Whisper<B: Backend> {
     backend: B,
     cfg: Config,
+    /// Tags the segments it encodes.
+    id: ModelId,
     conv1: Linear<B>,
     conv2: Linear<B>,
     /// `[max_source_positions, d_model]`.
@@ -301,6 +303,7 @@ impl<B: Backend> Whisper<B> {
         Whisper {
             backend,
             cfg: cfg.clone(),
+            id: ModelId::new(),
             conv1: p.conv1,
             conv2: p.conv2,
             enc_positions: p.enc_positions,
@@ -397,7 +400,12 @@ impl<B: Backend> Whisper<B> {
             .iter()
             .map(|l| Ok((l.cross.k.apply(be, &hidden)?, l.cross.v.apply(be, &hidden)?)))
             .collect::<Result<_>>()?;
-        Ok(Memory::new(hidden, cfg.max_source_positions, cross))
+        Ok(Memory::new(
+            self.id,
+            hidden,
+            cfg.max_source_positions,
+            cross,
+        ))
     }
 
     /// The encoder's output of a segment, `[max_source_positions, d_model]` row-major (tests,
@@ -416,6 +424,7 @@ impl<B: Backend> Whisper<B> {
         let cfg = &self.cfg;
         DecoderState::new(
             &self.backend,
+            self.id,
             memory,
             self.dec_layers.len(),
             cfg.decoder_attention_heads,
@@ -426,6 +435,7 @@ impl<B: Backend> Whisper<B> {
     /// A copy of `state` that continues on its own (a beam leaving from another): its
     /// self-attention caches are copied (a few hundred positions at most), the memory shared.
     pub fn fork(&self, state: &DecoderState<B>) -> Result<DecoderState<B>> {
+        state.check(self.id, self.dec_layers.len())?;
         state.fork(&self.backend)
     }
 
@@ -461,7 +471,7 @@ impl<B: Backend> Whisper<B> {
                 detail: "a decoder step needs at least one token".into(),
             });
         }
-        state.check(self.dec_layers.len())?;
+        state.check(self.id, self.dec_layers.len())?;
         let start = state.len;
         let end = start + n;
         if end > cfg.max_target_positions {

@@ -5,6 +5,7 @@
 pub mod encoders;
 pub mod minilm;
 pub mod ops;
+pub mod seq2seq;
 pub mod tiny;
 pub mod vision;
 pub mod whisper;

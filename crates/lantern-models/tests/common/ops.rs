@@ -5,6 +5,7 @@
 //! in a `table`. Also the shape errors each op must return instead of panicking.
 
 use lantern_models::ModelError;
+use lantern_models::ops::cpu::Cpu;
 use lantern_models::ops::{Activation, AttendShape, AttentionShape, Backend, Quantization};
 
 use super::values;
@@ -24,7 +25,7 @@ impl Tol {
     /// The CPU: f32 sums in another order than f64 (gemm natively, the packed kernel in wasm);
     /// Q8_0 rounds weights and activations to 8 bits (2⁻⁸ of each term at most). Measured
     /// natively: linear 1.7e-7 (Q8_0 3.7e-3), layer norm 9.2e-8, activations 1.3e-7, attend
-    /// 8.3e-8.
+    /// 8.3e-8, attend_biased 3.9e-7, attention_biased 1.8e-7 (`attend` covers both).
     pub const CPU: Tol = Tol {
         linear: 1e-5,
         linear_q8: 1.5e-2,
@@ -35,7 +36,8 @@ impl Tol {
     /// A GPU multiplying in f32 (lantern-gpu's kernel tolerances: WGSL's `exp` may be 3 + 2|x|
     /// ULP off, erf is A&S 7.1.26 with an absolute error of 1.5e-7); Q8_0 keeps activations f32.
     /// Measured on lavapipe: linear 9.1e-8 (Q8_0 2.5e-3), layer norm 9.4e-8, activations
-    /// 1.4e-7, attend 1.0e-7.
+    /// 1.4e-7, attend 1.0e-7, attend_biased 7.5e-7, attention_biased 3.0e-7 (`attend` covers
+    /// both, against f64 and against the CPU backend).
     pub const GPU_F32: Tol = Tol {
         linear: 5e-6,
         linear_q8: 1e-2,
@@ -538,4 +540,361 @@ pub async fn shape_errors<B: Backend>(be: &B) {
         shape(att(&[1], 2, 3).unwrap_err()),
         "rows of another length"
     );
+}
+
+/// Softmax-weighted sums of one query row against f64: `s[j]` are the scores (scaled, bias
+/// added) of keys `keys[j]`, `v_at(key, d)` the values. Returns `hd` values.
+fn weighted(s: &[f64], keys: &[usize], hd: usize, v_at: impl Fn(usize, usize) -> f64) -> Vec<f64> {
+    let m = s.iter().copied().fold(f64::MIN, f64::max);
+    let z: f64 = s.iter().map(|x| (x - m).exp()).sum();
+    (0..hd)
+        .map(|d| {
+            keys.iter()
+                .zip(s)
+                .map(|(&j, &sj)| (sj - m).exp() / z * v_at(j, d))
+                .sum()
+        })
+        .collect()
+}
+
+/// A bias of `rows x cols` values in [-3, 3], with `big` in the columns from `big_from` on:
+/// keys that padding or causality hide must not get weight from it (a bias of 8 over scores
+/// of a few units would take most of the weight if it were read).
+fn bias_values(rows: usize, cols: usize, seed: u64, big_from: usize) -> Vec<f32> {
+    let mut b = values(rows * cols, seed);
+    for (i, x) in b.iter_mut().enumerate() {
+        *x = if i % cols >= big_from { 8.0 } else { *x * 3.0 };
+    }
+    b
+}
+
+/// `((heads, head_dim, q_len, kv_len), scale, kv_valid, q_valid)` of one
+/// [`attend_biased_case`].
+type BiasedCase<'a> = (
+    (usize, usize, usize, usize),
+    f32,
+    &'a [usize],
+    Option<&'a [usize]>,
+);
+
+/// One [`Backend::attend_biased`] call against f64 and against the CPU backend on the same
+/// input. `kv_valid[0]` should be `kv_len`: the bias columns past the shortest item's keys are
+/// large, read as real keys by the longest item and ignored as padding by the others.
+async fn attend_biased_case<B: Backend>(
+    be: &B,
+    tol: &Tol,
+    (heads, hd, q_len, kv_len): (usize, usize, usize, usize),
+    scale: f32,
+    kv_valid: &[usize],
+    q_valid: Option<&[usize]>,
+) -> f64 {
+    let (batch, width) = (kv_valid.len(), heads * hd);
+    let q = values(batch * q_len * width, 41);
+    let k = values(batch * kv_len * width, 42);
+    let v = values(batch * kv_len * width, 43);
+    let shortest = kv_valid.iter().copied().min().unwrap_or(0);
+    let bias = bias_values(heads * q_len, kv_len, 44, shortest);
+    let shape = AttendShape {
+        heads,
+        head_dim: hd,
+        q_len,
+        kv_len,
+        scale,
+        kv_valid,
+        q_valid,
+    };
+    async fn run<B: Backend>(
+        be: &B,
+        (q, k, v, bias): (&[f32], &[f32], &[f32], &[f32]),
+        shape: &AttendShape<'_>,
+    ) -> Vec<f32> {
+        let (batch, width) = (shape.batch(), shape.width());
+        let t = |d: &[f32], rows, cols| be.tensor(d.to_vec(), rows, cols).unwrap();
+        let out = be
+            .attend_biased(
+                &t(q, batch * shape.q_len, width),
+                &t(k, batch * shape.kv_len, width),
+                &t(v, batch * shape.kv_len, width),
+                &t(bias, shape.heads * shape.q_len, shape.kv_len),
+                shape,
+            )
+            .unwrap();
+        read(be, &out).await
+    }
+    let got = run(be, (&q, &k, &v, &bias), &shape).await;
+    let cpu = run(&Cpu, (&q, &k, &v, &bias), &shape).await;
+    let mut want = vec![0f64; got.len()];
+    for b in 0..batch {
+        let rows = q_valid.map_or(q_len, |v| v[b]);
+        let keys: Vec<usize> = (0..kv_valid[b]).collect();
+        for i in 0..rows {
+            for h in 0..heads {
+                let qi = &q[(b * q_len + i) * width + h * hd..][..hd];
+                let s: Vec<f64> = keys
+                    .iter()
+                    .map(|&j| {
+                        let kj = &k[(b * kv_len + j) * width + h * hd..][..hd];
+                        let dot: f64 = qi.iter().zip(kj).map(|(&a, &c)| a as f64 * c as f64).sum();
+                        dot * scale as f64 + bias[(h * q_len + i) * kv_len + j] as f64
+                    })
+                    .collect();
+                let o = weighted(&s, &keys, hd, |j, d| {
+                    v[(b * kv_len + j) * width + h * hd + d] as f64
+                });
+                want[(b * q_len + i) * width + h * hd..][..hd].copy_from_slice(&o);
+            }
+        }
+    }
+    let what = format!(
+        "attend_biased {heads}x{hd} q {q_len} kv {kv_len} scale {scale} {kv_valid:?} {q_valid:?}"
+    );
+    let ones = vec![1.0; want.len()];
+    let cpu64: Vec<f64> = cpu.iter().map(|&x| x as f64).collect();
+    check(&what, &got, &want, &ones, tol.attend).max(check(
+        &format!("{what} against the CPU backend"),
+        &got,
+        &cpu64,
+        &ones,
+        tol.attend,
+    ))
+}
+
+/// [`Backend::attend_biased`] (T5's encoder self-attention and cross-attention with a relative
+/// position bias): bias rows per head and query row, shared by the items of a padded batch;
+/// padding keys get no weight from a large bias; scales other than `1 / sqrt(head_dim)` (T5's
+/// 1); the shapes of each backend's paths (few rows over a long memory, many rows split into
+/// blocks, natively more than 512 keys through `gemm`). Wrong bias shapes are typed errors.
+pub async fn attend_biased<B: Backend>(be: &B, tol: &Tol) {
+    let mut worst = 0f64;
+    let cases: [BiasedCase; 8] = [
+        // Encoder self-attention, T5's scale 1, a padded batch.
+        ((4, 16, 11, 11), 1.0, &[11, 6, 1], Some(&[11, 6, 1])),
+        // Many rows (the GPU's row kernel), an item whose query rows are partly padding.
+        ((3, 16, 20, 20), 0.37, &[20, 13], Some(&[20, 9])),
+        // One item of many rows, split into blocks of rows across threads on the CPU.
+        ((2, 16, 150, 150), 1.0, &[150], None),
+        // Heads of 64 and of 8 (the row kernel's widest tiles and the narrowest).
+        ((2, 64, 17, 17), 0.125, &[17, 16], None),
+        ((3, 8, 5, 5), 2.0, &[5, 2], Some(&[5, 2])),
+        // Cross-attention: one and a few decoder rows over an encoder memory with padding.
+        ((4, 16, 1, 37), 1.0, &[37, 20], None),
+        ((2, 16, 5, 9), 1.0, &[9, 4], Some(&[5, 2])),
+        // More than 512 keys (natively `gemm` on the CPU), rows in blocks of 64.
+        ((2, 16, 70, 520), 1.0, &[520, 300], Some(&[70, 66])),
+    ];
+    for (dims, scale, kv_valid, q_valid) in cases {
+        worst = worst.max(attend_biased_case(be, tol, dims, scale, kv_valid, q_valid).await);
+    }
+    crate::log(&format!("measured attend_biased: max error {worst:.2e}"));
+
+    let x = be.tensor(values(24, 12), 3, 8).unwrap();
+    let shape = AttendShape {
+        heads: 2,
+        head_dim: 4,
+        q_len: 3,
+        kv_len: 3,
+        scale: 1.0,
+        kv_valid: &[3],
+        q_valid: None,
+    };
+    let is_shape = |e: ModelError| matches!(e, ModelError::Shape { .. });
+    let bias = |rows, cols| be.tensor(values(rows * cols, 3), rows, cols).unwrap();
+    assert!(be.attend_biased(&x, &x, &x, &bias(6, 3), &shape).is_ok());
+    for (rows, cols) in [(3, 3), (6, 4), (6, 2), (12, 3)] {
+        assert!(
+            is_shape(
+                be.attend_biased(&x, &x, &x, &bias(rows, cols), &shape)
+                    .unwrap_err()
+            ),
+            "a {rows}x{cols} bias"
+        );
+    }
+}
+
+/// [`Backend::attention_biased`] (T5's decoder self-attention): a cache filled by a prompt, then
+/// more rows at `start_pos > 0`, one decode step, and a rewind to an earlier position; grouped
+/// KV heads; causal and not; scales 1 and others. The bias columns of future positions are
+/// large: causality comes from the shape, not from the bias. Against f64 and the CPU backend.
+/// Wrong bias shapes are typed errors.
+pub async fn attention_biased<B: Backend>(be: &B, tol: &Tol) {
+    let mut worst = 0f64;
+    for (heads, kv_heads, hd, causal, scale) in [
+        (4, 4, 16, true, 1.0f32),
+        (4, 2, 16, true, 0.3),
+        (2, 2, 8, false, 1.0),
+        (3, 1, 64, true, 0.125),
+    ] {
+        let (width, kv_width) = (heads * hd, kv_heads * hd);
+        // Row r of these is the row at position r (the rewind replaces positions 5 and 6 with
+        // rows 8 and 9).
+        let q = values(10 * width, 51);
+        let k = values(10 * kv_width, 52);
+        let v = values(10 * kv_width, 53);
+        let mut cache = be.kv_cache(kv_heads, hd).unwrap();
+        let mut cpu_cache = Cpu.kv_cache(kv_heads, hd).unwrap();
+        // (first source row, rows, start position): the key rows held at each position.
+        let mut held: Vec<usize> = Vec::new();
+        for (seed, (src, n, start_pos)) in [(0, 4, 0), (4, 3, 4), (7, 1, 7), (8, 2, 5)]
+            .into_iter()
+            .enumerate()
+        {
+            held.truncate(start_pos);
+            held.extend(src..src + n);
+            let total = start_pos + n;
+            let shape = AttentionShape {
+                heads,
+                kv_heads,
+                head_dim: hd,
+                start_pos,
+                causal,
+            };
+            let bias = values(heads * n * total, 60 + seed as u64);
+            // Future positions (query row i sees start_pos + i + 1 when causal) get 8.
+            let bias: Vec<f32> = bias
+                .iter()
+                .enumerate()
+                .map(|(at, &b)| {
+                    let (row, col) = (at / total, at % total);
+                    if causal && col > start_pos + row % n {
+                        8.0
+                    } else {
+                        b * 3.0
+                    }
+                })
+                .collect();
+            let rows = |m: &[f32], w: usize| m[src * w..][..n * w].to_vec();
+            async fn run<C: Backend>(
+                be: &C,
+                cache: &mut C::KvCache,
+                (q, k, v, bias): (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>),
+                shape: AttentionShape,
+                scale: f32,
+            ) -> Vec<f32> {
+                let n = q.len() / (shape.heads * shape.head_dim);
+                let kw = shape.kv_heads * shape.head_dim;
+                let total = shape.start_pos + n;
+                let out = be
+                    .attention_biased(
+                        &be.tensor(q, n, shape.heads * shape.head_dim).unwrap(),
+                        &be.tensor(k, n, kw).unwrap(),
+                        &be.tensor(v, n, kw).unwrap(),
+                        cache,
+                        shape,
+                        scale,
+                        &be.tensor(bias, shape.heads * n, total).unwrap(),
+                    )
+                    .unwrap();
+                read(be, &out).await
+            }
+            let input = (
+                rows(&q, width),
+                rows(&k, kv_width),
+                rows(&v, kv_width),
+                bias.clone(),
+            );
+            let got = run(be, &mut cache, input.clone(), shape, scale).await;
+            let cpu = run(&Cpu, &mut cpu_cache, input, shape, scale).await;
+            let mut want = vec![0f64; n * width];
+            for i in 0..n {
+                let visible = if causal { start_pos + i + 1 } else { total };
+                let keys: Vec<usize> = (0..visible).collect();
+                for h in 0..heads {
+                    let kvh = h / (heads / kv_heads);
+                    let qi = &q[(src + i) * width + h * hd..][..hd];
+                    let s: Vec<f64> = keys
+                        .iter()
+                        .map(|&t| {
+                            let kt = &k[held[t] * kv_width + kvh * hd..][..hd];
+                            let dot: f64 =
+                                qi.iter().zip(kt).map(|(&a, &c)| a as f64 * c as f64).sum();
+                            dot * scale as f64 + bias[(h * n + i) * total + t] as f64
+                        })
+                        .collect();
+                    let o = weighted(&s, &keys, hd, |t, d| {
+                        v[held[t] * kv_width + kvh * hd + d] as f64
+                    });
+                    want[i * width + h * hd..][..hd].copy_from_slice(&o);
+                }
+            }
+            let what = format!(
+                "attention_biased {heads}/{kv_heads} heads of {hd}, causal {causal}, scale \
+                 {scale}, {n} rows at {start_pos}"
+            );
+            let ones = vec![1.0; want.len()];
+            let cpu64: Vec<f64> = cpu.iter().map(|&x| x as f64).collect();
+            worst = worst
+                .max(check(&what, &got, &want, &ones, tol.attend))
+                .max(check(
+                    &format!("{what} against the CPU backend"),
+                    &got,
+                    &cpu64,
+                    &ones,
+                    tol.attend,
+                ));
+        }
+    }
+    crate::log(&format!("measured attention_biased: max error {worst:.2e}"));
+
+    let (heads, hd) = (2, 4);
+    let x = be.tensor(values(3 * 8, 12), 3, 8).unwrap();
+    let is_shape = |e: ModelError| matches!(e, ModelError::Shape { .. });
+    for (start_pos, rows, cols) in [(0, 3, 3), (0, 6, 4), (2, 6, 3), (0, 6, 2)] {
+        let mut cache = be.kv_cache(heads, hd).unwrap();
+        if start_pos > 0 {
+            be.attention(
+                &be.tensor(values(2 * 8, 1), 2, 8).unwrap(),
+                &be.tensor(values(2 * 8, 2), 2, 8).unwrap(),
+                &be.tensor(values(2 * 8, 3), 2, 8).unwrap(),
+                &mut cache,
+                AttentionShape {
+                    heads,
+                    kv_heads: heads,
+                    head_dim: hd,
+                    start_pos: 0,
+                    causal: true,
+                },
+            )
+            .unwrap();
+        }
+        let bias = be.tensor(values(rows * cols, 4), rows, cols).unwrap();
+        let shape = AttentionShape {
+            heads,
+            kv_heads: heads,
+            head_dim: hd,
+            start_pos,
+            causal: true,
+        };
+        assert!(
+            is_shape(
+                be.attention_biased(&x, &x, &x, &mut cache, shape, 1.0, &bias)
+                    .unwrap_err()
+            ),
+            "a {rows}x{cols} bias at {start_pos}"
+        );
+    }
+}
+
+/// [`Backend::scale`] and [`Backend::mul_assign`]: one IEEE f32 multiplication per value,
+/// correctly rounded on every backend (WGSL's `*` too), so the results are exact; different
+/// shapes are a typed error.
+pub async fn scale_and_mul<B: Backend>(be: &B) {
+    let (rows, cols) = (7, 24);
+    let x = values(rows * cols, 71);
+    let y = values(rows * cols, 72);
+    for factor in [22.627417f32, 0.0625, -1.5, 0.0] {
+        let mut t = be.tensor(x.clone(), rows, cols).unwrap();
+        be.scale(&mut t, factor).unwrap();
+        let want: Vec<f32> = x.iter().map(|&v| v * factor).collect();
+        assert_eq!(read(be, &t).await, want, "scale by {factor}");
+    }
+    let mut t = be.tensor(x.clone(), rows, cols).unwrap();
+    be.mul_assign(&mut t, &be.tensor(y.clone(), rows, cols).unwrap())
+        .unwrap();
+    let want: Vec<f32> = x.iter().zip(&y).map(|(a, b)| a * b).collect();
+    assert_eq!(read(be, &t).await, want, "mul_assign");
+    let other = be.tensor(y[..cols * 6].to_vec(), 6, cols).unwrap();
+    assert!(matches!(
+        be.mul_assign(&mut t, &other),
+        Err(ModelError::Shape { .. })
+    ));
 }

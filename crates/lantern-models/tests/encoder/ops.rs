@@ -29,6 +29,21 @@ fn attend() {
 }
 
 #[test]
+fn attend_biased() {
+    ready(ops::attend_biased(&Cpu, &Tol::CPU));
+}
+
+#[test]
+fn attention_biased() {
+    ready(ops::attention_biased(&Cpu, &Tol::CPU));
+}
+
+#[test]
+fn scale_and_mul() {
+    ready(ops::scale_and_mul(&Cpu));
+}
+
+#[test]
 fn conv1d() {
     ready(ops::conv1d(&Cpu, &Tol::CPU));
 }

@@ -190,7 +190,7 @@ pub async fn load<S: FileSource>(
 /// `task_specific_params`' entries in the file's order (transformers' `pipeline("translation")`
 /// takes the first `translation_*` one). serde_json's map here is sorted, so the order is read
 /// from where each key first appears in the file's text.
-fn task_params(raw: &Map<String, Value>, text: &str) -> Vec<(String, Map<String, Value>)> {
+fn task_params(raw: &Map<String, Value>, text: &str) -> Vec<TaskParams> {
     let Some(Value::Object(params)) = raw.get("task_specific_params") else {
         return Vec::new();
     };
@@ -235,6 +235,9 @@ impl<S: FileSource> Loader for Seq2SeqLoader<'_, S> {
     }
 }
 
+/// A `task_specific_params` entry: its key and its settings.
+type TaskParams = (String, Map<String, Value>);
+
 /// A loaded translation / summarization model.
 #[derive(Debug)]
 pub struct Text2Text {
@@ -245,7 +248,7 @@ pub struct Text2Text {
     /// config.json's `prefix` (distilbart-cnn's " "): the default of every task.
     prefix: Option<String>,
     /// `task_specific_params`, in the file's order.
-    task_params: Vec<(String, Map<String, Value>)>,
+    task_params: Vec<TaskParams>,
     /// The most input tokens the model reads (special tokens included).
     max_input: Option<usize>,
 }
@@ -311,7 +314,7 @@ impl Text2Text {
         &self,
         task: Text2TextTask,
         asked: Option<&str>,
-    ) -> Result<Option<&(String, Map<String, Value>)>, Text2TextError> {
+    ) -> Result<Option<&TaskParams>, Text2TextError> {
         if let Some(asked) = asked {
             return match self.task_params.iter().find(|(k, _)| k == asked) {
                 Some(entry) => Ok(Some(entry)),

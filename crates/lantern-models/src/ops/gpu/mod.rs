@@ -83,6 +83,46 @@ fn gpu_window(w: &Window2d) -> lantern_gpu::Window2d {
     }
 }
 
+/// The op layer's attention shape in the GPU layer's terms.
+fn gpu_attention_shape(s: AttentionShape) -> lantern_gpu::AttentionShape {
+    let AttentionShape {
+        heads,
+        kv_heads,
+        head_dim,
+        start_pos,
+        causal,
+    } = s;
+    lantern_gpu::AttentionShape {
+        heads,
+        kv_heads,
+        head_dim,
+        start_pos,
+        causal,
+    }
+}
+
+/// The op layer's [`AttendShape`] in the GPU layer's terms.
+fn gpu_attend_shape<'a>(s: &AttendShape<'a>) -> lantern_gpu::AttendShape<'a> {
+    let AttendShape {
+        heads,
+        head_dim,
+        q_len,
+        kv_len,
+        scale,
+        kv_valid,
+        q_valid,
+    } = *s;
+    lantern_gpu::AttendShape {
+        heads,
+        head_dim,
+        q_len,
+        kv_len,
+        scale,
+        kv_valid,
+        q_valid,
+    }
+}
+
 fn weight_type(d: GgmlDType) -> Option<WeightType> {
     Some(match d {
         GgmlDType::F32 => WeightType::F32,
@@ -378,55 +418,40 @@ impl Backend for Gpu {
         cache: &mut GpuKvCache,
         shape: AttentionShape,
     ) -> Result<GpuTensor> {
-        let AttentionShape {
-            heads,
-            kv_heads,
-            head_dim,
-            start_pos,
-            causal,
-        } = shape;
-        let shape = lantern_gpu::AttentionShape {
-            heads,
-            kv_heads,
-            head_dim,
-            start_pos,
-            causal,
-        };
         self.gpu
-            .attention(q, k, v, cache, shape)
+            .attention(q, k, v, cache, gpu_attention_shape(shape))
             .map_err(ModelError::from)
     }
 
     fn attention_biased(
         &self,
-        _q: &GpuTensor,
-        _k: &GpuTensor,
-        _v: &GpuTensor,
-        _cache: &mut GpuKvCache,
-        _shape: AttentionShape,
-        _scale: f32,
-        _bias: &GpuTensor,
+        q: &GpuTensor,
+        k: &GpuTensor,
+        v: &GpuTensor,
+        cache: &mut GpuKvCache,
+        shape: AttentionShape,
+        scale: f32,
+        bias: &GpuTensor,
     ) -> Result<GpuTensor> {
-        // Temporary: the biased kernels come in the next commit.
-        Err(GpuError::Unsupported {
-            what: "attention with a bias on the GPU (not yet)".into(),
-        }
-        .into())
+        Ok(self
+            .gpu
+            .attention_biased(q, k, v, cache, gpu_attention_shape(shape), scale, bias)?)
     }
 
     fn attend_biased(
         &self,
-        _q: &GpuTensor,
-        _k: &GpuTensor,
-        _v: &GpuTensor,
-        _bias: &GpuTensor,
-        _shape: &AttendShape<'_>,
+        q: &GpuTensor,
+        k: &GpuTensor,
+        v: &GpuTensor,
+        bias: &GpuTensor,
+        shape: &AttendShape<'_>,
     ) -> Result<GpuTensor> {
-        // Temporary: the biased kernels come in the next commit.
-        Err(GpuError::Unsupported {
-            what: "attention with a bias on the GPU (not yet)".into(),
-        }
-        .into())
+        let dims = |t: &GpuTensor| (t.rows(), t.cols());
+        shape.check(dims(q), dims(k), dims(v))?;
+        shape.check_bias(bias.rows(), bias.cols())?;
+        Ok(self
+            .gpu
+            .attend_biased(q, k, v, bias, &gpu_attend_shape(shape))?)
     }
 
     fn scale(&self, x: &mut GpuTensor, factor: f32) -> Result<()> {
@@ -485,25 +510,7 @@ impl Backend for Gpu {
     ) -> Result<GpuTensor> {
         let dims = |t: &GpuTensor| (t.rows(), t.cols());
         shape.check(dims(q), dims(k), dims(v))?;
-        let AttendShape {
-            heads,
-            head_dim,
-            q_len,
-            kv_len,
-            scale,
-            kv_valid,
-            q_valid,
-        } = *shape;
-        let shape = lantern_gpu::AttendShape {
-            heads,
-            head_dim,
-            q_len,
-            kv_len,
-            scale,
-            kv_valid,
-            q_valid,
-        };
-        Ok(self.gpu.attend(q, k, v, &shape)?)
+        Ok(self.gpu.attend(q, k, v, &gpu_attend_shape(shape))?)
     }
 
     fn unfold1d(
