@@ -579,3 +579,69 @@ fn lantern_new_and_build_pick_the_task_and_the_languages() {
     );
     assert_eq!(t5["text2text"]["target_language"], "de");
 }
+
+/// `lantern new` on models whose card says only `text2text-generation` (as the Hub tags T5,
+/// BART and Marian alike): config.json's `task_specific_params` decides (BART: summarization
+/// only), then the name (`…-en-de`); a T5 with both kinds of keys and no telling name is
+/// translation. Copies of the fixtures, re-tagged, in a mirror of their own.
+#[test]
+fn lantern_new_decides_a_text2text_generation_model() {
+    let root = tempfile::tempdir().unwrap();
+    let retag = |from: &str, to: &str| {
+        let src = fixture_dir().join(from);
+        let dst = root.path().join(to);
+        std::fs::create_dir_all(&dst).unwrap();
+        for entry in std::fs::read_dir(&src).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            if name == "README.md" {
+                let card = "---\nlicense: apache-2.0\npipeline_tag: text2text-generation\n---\n";
+                std::fs::write(dst.join(&name), card).unwrap();
+            } else if entry.file_type().unwrap().is_file() {
+                std::fs::copy(entry.path(), dst.join(&name)).unwrap();
+            }
+        }
+    };
+    retag(BART, "lantern-test/bart-random");
+    retag(MARIAN, "lantern-test/random-en-de");
+    retag(T5, "lantern-test/t5-random");
+    let mirror = lantern_mirror::testing::start_mirror(root.path());
+    let work = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    for (dir, repo, task, why) in [
+        (
+            "bart",
+            "lantern-test/bart-random",
+            "summarization",
+            "config.json",
+        ),
+        (
+            "marian",
+            "lantern-test/random-en-de",
+            "translation",
+            "named",
+        ),
+        ("t5", "lantern-test/t5-random", "translation", "neither"),
+    ] {
+        let out = std::process::Command::new(lantern_bin())
+            .args(["new", dir, "--model", repo])
+            .current_dir(work.path())
+            .env("HF_ENDPOINT", mirror.url())
+            .env("HF_HUB_CACHE", cache.path())
+            .env_remove("HF_TOKEN")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "lantern new {repo} failed:\n{stderr}");
+        let manifest = std::fs::read_to_string(work.path().join(dir).join("demo.toml")).unwrap();
+        assert!(
+            manifest.contains(&format!("task = \"{task}\"")),
+            "{repo}: {stderr}\n{manifest}"
+        );
+        let said = stderr
+            .lines()
+            .find(|l| l.starts_with("task: "))
+            .unwrap_or_default();
+        assert!(said.contains(why), "{repo}: {said}");
+    }
+}

@@ -314,6 +314,7 @@ pub fn text2text_task(
     if ["opus-mt", "translat", "-to-"]
         .iter()
         .any(|w| name.contains(w))
+        || ends_in_language_pair(repo_name)
     {
         return (
             Task::Translation,
@@ -326,6 +327,14 @@ pub fn text2text_task(
          summarizer (pass --task summarization for one)"
             .into(),
     )
+}
+
+/// Whether a name ends in two language codes, `…-en-de` (two or three lower-case letters each,
+/// different: `t5-small` and `bart-large-cnn` do not).
+fn ends_in_language_pair(name: &str) -> bool {
+    let code = |c: &str| (2..=3).contains(&c.len()) && c.chars().all(|ch| ch.is_ascii_lowercase());
+    let parts: Vec<&str> = name.split('-').collect();
+    matches!(parts.as_slice(), [_, .., from, to] if code(from) && code(to) && from != to)
 }
 
 /// Options of the tasks that have any.
@@ -630,6 +639,16 @@ mod tests {
         assert_eq!(by(&bart, "x"), Task::Summarization);
         assert_eq!(by(&t5, "t5-small"), Task::Translation);
         assert_eq!(by(&t5, "flan-t5-samsum"), Task::Summarization);
+        assert_eq!(
+            by(&serde_json::json!({}), "random-en-de"),
+            Task::Translation
+        );
+        assert!(
+            text2text_task(&t2t, None, "random-en-de")
+                .1
+                .contains("named")
+        );
+        assert!(!ends_in_language_pair("bart-large-cnn") && !ends_in_language_pair("t5-small"));
         assert_eq!(
             by(&serde_json::json!({}), "distilbart-cnn-6-6"),
             Task::Summarization
