@@ -9,6 +9,7 @@ mod hub_source;
 mod manifest;
 mod model_card;
 mod space;
+mod text2text;
 mod wasm_limit;
 
 use clap::Parser;

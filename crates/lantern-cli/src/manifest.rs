@@ -43,6 +43,10 @@ pub struct DemoManifest {
     pub examples: Vec<String>,
     #[serde(default)]
     pub embeddings: EmbeddingsSection,
+    /// Translation and summarization: the language pair (where the model does not say it) and
+    /// the page's starting options.
+    #[serde(default)]
+    pub text2text: Text2TextSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,6 +87,22 @@ pub struct ChatSection {
 pub struct EmbeddingsSection {
     #[serde(default)]
     pub sentences: Vec<String>,
+}
+
+/// `[text2text]`: every key optional; left out, `lantern build` reads the languages from the
+/// model and the page starts from the model's `generation_config.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Text2TextSection {
+    /// The language translated from, as a code (`en`).
+    pub source_language: Option<String>,
+    /// The language translated into (`de`).
+    pub target_language: Option<String>,
+    /// T5: the `task_specific_params` key the page starts with (`translation_en_to_fr`).
+    pub task_params: Option<String>,
+    pub num_beams: Option<usize>,
+    pub max_new_tokens: Option<usize>,
+    pub min_length: Option<usize>,
 }
 
 fn default_emoji() -> String {

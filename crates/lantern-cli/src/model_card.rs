@@ -1,8 +1,8 @@
 //! A model card's metadata: the YAML front matter of a repository's `README.md`, as the Hub
 //! reads it (<https://huggingface.co/docs/hub/model-cards#model-card-metadata>).
 //!
-//! Only what `lantern new` decides with is kept: `pipeline_tag`, `library_name`, `license` and
-//! `tags`. Cards in the wild are loose (a `license` given as a list, tags that are numbers), so
+//! Only what `lantern new` and `lantern build` decide with is kept: `pipeline_tag`,
+//! `library_name`, `license`, `tags` and `language` (the translation page shows it). Cards in the wild are loose (a `license` given as a list, tags that are numbers), so
 //! each field is read on its own and a field of an unexpected shape is ignored rather than
 //! failing the whole card.
 
@@ -14,6 +14,8 @@ pub struct ModelCard {
     pub library_name: Option<String>,
     pub license: Option<String>,
     pub tags: Vec<String>,
+    /// The card's `language:` codes (a list, or one code).
+    pub language: Vec<String>,
 }
 
 /// Why a card's metadata could not be read.
@@ -45,7 +47,7 @@ impl ModelCard {
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
             _ => None,
         };
-        let tags = match map.get("tags") {
+        let list = |key: &str| match map.get(key) {
             Some(Value::Sequence(items)) => items
                 .iter()
                 .filter_map(|t| t.as_str().map(str::to_owned))
@@ -57,7 +59,8 @@ impl ModelCard {
             pipeline_tag: text("pipeline_tag"),
             library_name: text("library_name"),
             license: text("license"),
-            tags,
+            tags: list("tags"),
+            language: list("language"),
         })
     }
 }
@@ -98,6 +101,11 @@ mod tests {
         assert_eq!(card.library_name.as_deref(), Some("sentence-transformers"));
         assert_eq!(card.license.as_deref(), Some("apache-2.0"));
         assert_eq!(card.tags, ["feature-extraction"]);
+        assert!(card.language.is_empty());
+        let card = ModelCard::parse("---\nlanguage:\n- en\n- de\n---\n").unwrap();
+        assert_eq!(card.language, ["en", "de"]);
+        let card = ModelCard::parse("---\nlanguage: en\n---\n").unwrap();
+        assert_eq!(card.language, ["en"]);
     }
 
     #[test]

@@ -115,6 +115,50 @@ pub struct DemoConfig {
     /// Example inputs the page offers (text classification's texts).
     #[serde(default)]
     pub examples: Vec<String>,
+    /// What the translation and summarization pages show and start from.
+    #[serde(default, skip_serializing_if = "Text2TextDefaults::is_empty")]
+    pub text2text: Text2TextDefaults,
+}
+
+/// The translation and summarization pages' facts about the model and the author's defaults.
+/// `lantern build` reads the languages from the model (its name, `config.json`, its card) so the
+/// page, which only has `demo.json` before the model is loaded, can show the pair at once; the
+/// manifest's `[text2text]` section overrides each field.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Text2TextDefaults {
+    /// The language translated from, a code as the model names it (`en`), where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_language: Option<String>,
+    /// The language translated into (`de`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_language: Option<String>,
+    /// Where the pair was read ("the model's name opus-mt-en-de"), shown beside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub languages_from: Option<String>,
+    /// The model card's `language:` list, shown when no direction is known.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub card_languages: Vec<String>,
+    /// T5's `task_specific_params` keys for this task (`translation_en_to_de`,
+    /// `summarization`), the default first: the page offers them as a choice.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub task_params: Vec<String>,
+    /// The page's starting beam count (`None`: the model's `generation_config.json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_beams: Option<usize>,
+    /// The page's starting limit on new tokens (`None`: the model's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_new_tokens: Option<usize>,
+    /// The page's starting minimum length (summarization; `None`: the model's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<usize>,
+}
+
+impl Text2TextDefaults {
+    /// Nothing known and nothing chosen (every other task's demo): left out of `demo.json`.
+    pub fn is_empty(&self) -> bool {
+        self == &Text2TextDefaults::default()
+    }
 }
 
 impl DemoConfig {

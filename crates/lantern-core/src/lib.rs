@@ -17,7 +17,7 @@ mod progress;
 pub mod protocol;
 mod repo;
 
-pub use demo::{ChatDefaults, DemoConfig, Task};
+pub use demo::{ChatDefaults, DemoConfig, Task, Text2TextDefaults};
 pub use file::{ContentHash, ModelRef, RepoFile, RepoPath};
 pub use progress::Progress;
 pub use protocol::{ChatMessage, Role, SamplingParams};

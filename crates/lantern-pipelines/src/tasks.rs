@@ -188,23 +188,11 @@ pub fn detect(card: &CardHints, paths: &[(String, u64)]) -> Result<(Task, String
             "text-generation" | "conversational" | "text2text-generation" if has_gguf => {
                 Ok((Task::TextGeneration, from_card))
             }
-            // An encoder-decoder in transformers' layout (Flan-T5's tag): the card's tags say
-            // which of the two text-to-text tasks, translation where they do not.
+            // An encoder-decoder in transformers' layout (T5, BART, Marian): translation or
+            // summarization, as `text2text_task` tells them apart from the card (`lantern new`
+            // asks it again with config.json).
             "text2text-generation" if has("model.safetensors") => {
-                if card.tags.iter().any(|t| t == "summarization") {
-                    Ok((
-                        Task::Summarization,
-                        format!("{from_card}, and the Hub tags it summarization"),
-                    ))
-                } else {
-                    Ok((
-                        Task::Translation,
-                        format!(
-                            "{from_card} (an encoder-decoder: translation, or name the task \
-                             summarization)"
-                        ),
-                    ))
-                }
+                Ok(text2text_task(card, None, ""))
             }
             // translation_en_to_de: a language pair's translation.
             t if t.starts_with("translation_") && t.contains("_to_") => {
@@ -255,6 +243,98 @@ pub fn detect(card: &CardHints, paths: &[(String, u64)]) -> Result<(Task, String
          name the task ({})",
         Task::names()
     )))
+}
+
+/// Which of translation and summarization a `text2text-generation` model is for (the Hub tags
+/// T5, BART and Marian models so alike), and why. In order: the card's tags (`summarization` or
+/// `translation`, one without the other); `config.json`'s `task_specific_params` (T5 and BART
+/// name the tasks they were tuned for: `summarization` alone, or `translation_*` keys alone);
+/// the repository's name (`cnn`, `xsum`, `samsum`, `sum` say summarization; `opus-mt`,
+/// `translat`, `-to-` say translation); else translation, the task T5's own card names.
+/// `config` is the parsed `config.json` where the caller has read it (`lantern new`).
+pub fn text2text_task(
+    card: &CardHints,
+    config: Option<&serde_json::Value>,
+    repo_name: &str,
+) -> (Task, String) {
+    let tagged = |t: &str| {
+        card.tags
+            .iter()
+            .any(|tag| tag == t || tag.starts_with(&format!("{t}_")))
+    };
+    match (tagged("summarization"), tagged("translation")) {
+        (true, false) => {
+            return (
+                Task::Summarization,
+                "a text2text-generation model whose card is tagged summarization".into(),
+            );
+        }
+        (false, true) => {
+            return (
+                Task::Translation,
+                "a text2text-generation model whose card is tagged translation".into(),
+            );
+        }
+        _ => {}
+    }
+    let params: Vec<&str> = config
+        .and_then(|c| c.get("task_specific_params"))
+        .and_then(|p| p.as_object())
+        .map(|p| p.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let summarizes = params.contains(&"summarization");
+    let translates = params.iter().any(|k| k.starts_with("translation"));
+    match (summarizes, translates) {
+        (true, false) => {
+            return (
+                Task::Summarization,
+                "a text2text-generation model whose config.json has summarization parameters only"
+                    .into(),
+            );
+        }
+        (false, true) => {
+            return (
+                Task::Translation,
+                "a text2text-generation model whose config.json has translation parameters only"
+                    .into(),
+            );
+        }
+        _ => {}
+    }
+    let name = repo_name.to_ascii_lowercase();
+    if ["cnn", "xsum", "samsum", "sum"]
+        .iter()
+        .any(|w| name.contains(w))
+    {
+        return (
+            Task::Summarization,
+            format!("a text2text-generation model named {repo_name}"),
+        );
+    }
+    if ["opus-mt", "translat", "-to-"]
+        .iter()
+        .any(|w| name.contains(w))
+        || ends_in_language_pair(repo_name)
+    {
+        return (
+            Task::Translation,
+            format!("a text2text-generation model named {repo_name}"),
+        );
+    }
+    (
+        Task::Translation,
+        "a text2text-generation model that neither its card nor its config.json marks as a \
+         summarizer (pass --task summarization for one)"
+            .into(),
+    )
+}
+
+/// Whether a name ends in two language codes, `…-en-de` (two or three lower-case letters each,
+/// different: `t5-small` and `bart-large-cnn` do not).
+fn ends_in_language_pair(name: &str) -> bool {
+    let code = |c: &str| (2..=3).contains(&c.len()) && c.chars().all(|ch| ch.is_ascii_lowercase());
+    let parts: Vec<&str> = name.split('-').collect();
+    matches!(parts.as_slice(), [_, .., from, to] if code(from) && code(to) && from != to)
 }
 
 /// Options of the tasks that have any.
@@ -523,6 +603,60 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(task(&tagged, &vision).unwrap(), Task::ObjectDetection);
+    }
+
+    #[test]
+    fn translation_and_summarization_from_the_card_then_config_then_name() {
+        let st = files(&["config.json", "model.safetensors", "tokenizer.json"]);
+        let task = |c: &CardHints| detect(c, &st).map(|(t, _)| t).unwrap();
+        assert_eq!(task(&card(Some("translation"), None)), Task::Translation);
+        assert_eq!(
+            task(&card(Some("translation_en_to_de"), None)),
+            Task::Translation
+        );
+        assert_eq!(
+            task(&card(Some("summarization"), None)),
+            Task::Summarization
+        );
+        let t2t = card(Some("text2text-generation"), None);
+        assert_eq!(task(&t2t), Task::Translation);
+        // A text2text GGUF is still a chat model's.
+        assert_eq!(
+            detect(&t2t, &files(&["m.Q4_0.gguf"])).unwrap().0,
+            Task::TextGeneration
+        );
+        let tagged = CardHints {
+            tags: vec!["summarization".into(), "bart".into()],
+            ..t2t.clone()
+        };
+        assert_eq!(task(&tagged), Task::Summarization);
+        let t5 = serde_json::json!({"task_specific_params": {
+            "summarization": {"prefix": "summarize: "},
+            "translation_en_to_de": {"prefix": "translate English to German: "}}});
+        let bart = serde_json::json!({"task_specific_params": {"summarization": {"num_beams": 4}}});
+        let by =
+            |config: &serde_json::Value, name: &str| text2text_task(&t2t, Some(config), name).0;
+        assert_eq!(by(&bart, "x"), Task::Summarization);
+        assert_eq!(by(&t5, "t5-small"), Task::Translation);
+        assert_eq!(by(&t5, "flan-t5-samsum"), Task::Summarization);
+        assert_eq!(
+            by(&serde_json::json!({}), "random-en-de"),
+            Task::Translation
+        );
+        assert!(
+            text2text_task(&t2t, None, "random-en-de")
+                .1
+                .contains("named")
+        );
+        assert!(!ends_in_language_pair("bart-large-cnn") && !ends_in_language_pair("t5-small"));
+        assert_eq!(
+            by(&serde_json::json!({}), "distilbart-cnn-6-6"),
+            Task::Summarization
+        );
+        assert_eq!(
+            by(&serde_json::json!({}), "opus-mt-en-de"),
+            Task::Translation
+        );
     }
 
     #[test]

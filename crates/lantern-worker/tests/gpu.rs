@@ -79,6 +79,7 @@ async fn a_lost_device_falls_back_to_the_cpu_and_the_conversation_goes_on() {
         chat: Default::default(),
         sentences: Vec::new(),
         examples: Vec::new(),
+        text2text: Default::default(),
     };
     let cache_dir = tempfile::tempdir().unwrap();
     let worker = NativeWorker::spawn(HfCache::new(cache_dir.path()), 1);

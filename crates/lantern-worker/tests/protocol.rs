@@ -39,6 +39,7 @@ fn demo(task: Task, model: ModelRef, endpoint: &str) -> DemoConfig {
         chat: Default::default(),
         sentences: Vec::new(),
         examples: Vec::new(),
+        text2text: Default::default(),
     }
 }
 

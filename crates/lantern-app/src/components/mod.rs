@@ -6,6 +6,7 @@ mod classification;
 mod embeddings;
 mod speech;
 mod status;
+mod text2text;
 mod vision;
 
 use lantern_core::Task;
@@ -79,8 +80,8 @@ pub fn Demo() -> impl IntoView {
             }
             Task::ImageClassification => view! { <vision::Vision detect=false /> }.into_any(),
             Task::ObjectDetection => view! { <vision::Vision detect=true /> }.into_any(),
-            // PLACEHOLDER (t2t-skeleton): the page helper replaces this.
-            Task::Translation | Task::Summarization => view! { <p>"Not wired yet."</p> }.into_any(),
+            Task::Translation => view! { <text2text::Text2Text summarize=false /> }.into_any(),
+            Task::Summarization => view! { <text2text::Text2Text summarize=true /> }.into_any(),
         }}
         <cache::CachePanel />
     }

@@ -12,15 +12,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lantern_core::{ChatDefaults, DemoConfig, ModelRef, RepoRef};
+use lantern_core::{ChatDefaults, DemoConfig, ModelRef, RepoRef, Task, Text2TextDefaults};
 use lantern_hub::{CancelToken, HubClient, Progress};
+use lantern_pipelines::source::FileSource as _;
 use lantern_pipelines::tasks::{self, Wanted};
 
 use crate::args::{BuildArgs, HubArgs};
 use crate::cmd::fetch;
 use crate::hub_source::HubSource;
-use crate::manifest::DemoManifest;
+use crate::manifest::{DemoManifest, Text2TextSection};
+use crate::model_card::ModelCard;
 use crate::space::{self, BUNDLE_DIR};
+use crate::text2text;
 use crate::wasm_limit::{self, human_bytes};
 
 /// The embeddable widget, carried by the CLI so any runtime folder gets the matching one.
@@ -87,6 +90,7 @@ pub async fn run(args: BuildArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{repo}: {e}"))?;
     let model = select(&listed, &choice.files)?;
     wasm_limit::check(&model)?;
+    let text2text = text2text_defaults(task, &manifest, &source).await?;
 
     let demo = DemoConfig {
         title: manifest.title.clone(),
@@ -103,6 +107,7 @@ pub async fn run(args: BuildArgs) -> anyhow::Result<()> {
         },
         sentences: manifest.embeddings.sentences.clone(),
         examples: manifest.examples.clone(),
+        text2text,
     };
     // Rendered before anything is written, so a refused front matter leaves DIR untouched.
     let readme = space::readme(&manifest, &demo, args.bundle_model)?;
@@ -147,6 +152,63 @@ pub async fn run(args: BuildArgs) -> anyhow::Result<()> {
     );
     println!("{}", args.out.display());
     Ok(())
+}
+
+/// What the translation and summarization pages show (the language pair, T5's task keys),
+/// read from the model's `config.json` and card, with the manifest's `[text2text]` over them.
+/// Every other task's manifest must leave the section out.
+async fn text2text_defaults(
+    task: Task,
+    manifest: &DemoManifest,
+    source: &HubSource<'_>,
+) -> anyhow::Result<Text2TextDefaults> {
+    if !matches!(task, Task::Translation | Task::Summarization) {
+        if manifest.text2text != Text2TextSection::default() {
+            bail!("[text2text] is for translation and summarization demos, not {task}");
+        }
+        return Ok(Text2TextDefaults::default());
+    }
+    // config.json is one of the files the task reads; a card is optional, and a broken one
+    // only means that its languages are not shown.
+    let config = source
+        .read("config.json")
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    let card = if source.has("README.md") {
+        match source.read("README.md").await {
+            Ok(bytes) => ModelCard::parse(&String::from_utf8_lossy(&bytes)).unwrap_or_else(|e| {
+                eprintln!("note: the model card is not usable ({e}): its languages are not shown");
+                ModelCard::default()
+            }),
+            Err(e) => {
+                eprintln!("note: cannot read the model card: {e}");
+                ModelCard::default()
+            }
+        }
+    } else {
+        ModelCard::default()
+    };
+    let defaults = text2text::page_defaults(
+        task,
+        source.repo.id.name(),
+        config.as_ref(),
+        &card,
+        &manifest.text2text,
+    );
+    if task == Task::Translation {
+        match (&defaults.source_language, &defaults.target_language) {
+            (Some(from), Some(to)) => eprintln!(
+                "languages: {from} -> {to} (from {})",
+                defaults.languages_from.as_deref().unwrap_or("the manifest")
+            ),
+            _ => eprintln!(
+                "note: the model does not say which languages it translates between; set \
+                 [text2text] source_language and target_language in the manifest to show them"
+            ),
+        }
+    }
+    Ok(defaults)
 }
 
 fn is_absolute(endpoint: &str) -> bool {

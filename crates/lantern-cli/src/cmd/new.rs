@@ -58,6 +58,20 @@ pub async fn run(args: NewArgs) -> anyhow::Result<()> {
             anyhow::anyhow!("{repo}: {e} (pass --task to override: {})", Task::names())
         })?,
     };
+    // The Hub tags T5, BART and Marian models alike (text2text-generation): their config.json's
+    // task_specific_params and their name tell translation from summarization.
+    let (task, why) = match (wanted_task, task) {
+        (None, Task::Translation | Task::Summarization)
+            if card.pipeline_tag.as_deref() == Some("text2text-generation") =>
+        {
+            let config = match listed.file("config.json") {
+                Some(_) => read_config(&client, &repo, &args).await,
+                None => None,
+            };
+            tasks::text2text_task(&hints, config.as_ref(), repo.id.name())
+        }
+        _ => (task, why),
+    };
     if let (Some(_), Some(tag)) = (wanted_task, &card.pipeline_tag)
         && tag != task.as_str()
     {
@@ -172,6 +186,34 @@ async fn read_card(client: &lantern_hub::HubClient, repo: &RepoRef, args: &NewAr
             ModelCard::default()
         }
     }
+}
+
+/// The repository's `config.json`, parsed; `None` (with a note) when it cannot be read.
+async fn read_config(
+    client: &lantern_hub::HubClient,
+    repo: &RepoRef,
+    args: &NewArgs,
+) -> Option<serde_json::Value> {
+    let fetched = client
+        .snapshot(
+            repo,
+            &["config.json"],
+            &fetch::cache(&args.hub),
+            NetworkMode::Online,
+            &mut |_| {},
+            &CancelToken::new(),
+        )
+        .await;
+    let text = match fetched {
+        Ok(s) => s.files.first().and_then(|p| std::fs::read(p).ok()),
+        Err(e) => {
+            eprintln!("note: cannot download {repo}'s config.json: {e}");
+            None
+        }
+    }?;
+    serde_json::from_slice(&text)
+        .map_err(|e| eprintln!("note: {repo}'s config.json is not JSON ({e})"))
+        .ok()
 }
 
 struct Scaffold<'a> {
@@ -328,12 +370,22 @@ fn manifest_text(s: &Scaffold<'_>) -> String {
              \"The girl is carrying a baby.\",\n  \"A man is riding a horse.\",\n  \
              \"A woman is playing violin.\",\n]\n",
         ),
+        Task::Translation | Task::Summarization => out.push_str(
+            "\n# The page reads the language pair from the model (a Marian name like opus-mt-en-de,\n\
+             # T5's task_specific_params, the card's pipeline_tag) and starts from its\n\
+             # generation_config.json; set any of these to override.\n\
+             # [text2text]\n\
+             # source_language = \"en\"\n\
+             # target_language = \"de\"\n\
+             # task_params = \"translation_en_to_de\"   # T5: the task_specific_params key\n\
+             # num_beams = 4\n\
+             # max_new_tokens = 128\n\
+             # min_length = 30\n",
+        ),
         Task::TextClassification
         | Task::AutomaticSpeechRecognition
         | Task::ImageClassification
-        | Task::ObjectDetection
-        | Task::Translation
-        | Task::Summarization => {}
+        | Task::ObjectDetection => {}
     }
     out
 }
