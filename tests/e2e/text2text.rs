@@ -436,6 +436,20 @@ async fn the_language_pair_is_shown() {
         Some("de")
     );
     eprintln!("T5 fixture's translation keys: {keys:?}");
+    // Another of T5's tasks: the pair follows it.
+    b.click("load").await;
+    b.wait_ready().await;
+    b.find("task-params")
+        .await
+        .select_by_value("translation_en_to_ro")
+        .await
+        .unwrap();
+    b.wait_for("languages", STEP_TIMEOUT, |p| p.text.contains("Romanian"))
+        .await;
+    assert_eq!(
+        b.attr("languages", "data-target").await.as_deref(),
+        Some("ro")
+    );
 }
 
 /// Cancel between two decoder steps: what streamed stays, no answer is shown, and the next run
