@@ -363,9 +363,9 @@ fn refusals_are_clear_and_write_nothing() {
         ),
         (
             "an unknown task",
-            tiny_manifest(&files).replace("text-generation", "summarization"),
+            tiny_manifest(&files).replace("text-generation", "text-to-speech"),
             None,
-            &["summarization"],
+            &["text-to-speech"],
         ),
         (
             "a file the repository does not have",

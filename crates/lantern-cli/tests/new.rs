@@ -211,8 +211,8 @@ fn what_lantern_cannot_run_is_refused_with_the_reason() {
             &["cannot run in the browser", "do not run"],
         ),
         (
-            &["--model", "org/multi-GGUF", "--task", "summarization"],
-            &["unknown task \"summarization\""],
+            &["--model", "org/multi-GGUF", "--task", "text-to-speech"],
+            &["unknown task \"text-to-speech\""],
         ),
         (
             &["--model", "org/no-such-model"],
