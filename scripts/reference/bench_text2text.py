@@ -28,7 +28,9 @@
             transformers' generate() (no EOS before new_tokens: min_new_tokens = max_new_tokens,
             so every engine does the same number of steps; beam 4: early_stopping false,
             length_penalty 1.0, no other processors), the ids the onnxruntime run is checked
-            against.
+            against; and "input_text": the text that tokenizes to exactly input_ids (its
+            pieces before </s>, decoded), for the engines that read text (Lantern's pipeline
+            and worker), added to an existing bench.json without remaking the model.
 
   ort MODEL_DIR --threads N [--runs R] [--warmup W]     (a venv with onnxruntime, numpy)
       Greedy and beam-4 decoding of bench.json's input with onnxruntime's CPU provider
@@ -221,9 +223,32 @@ def make(args):
         stamp = d / ".recipe"
         if stamp.exists() and stamp.read_text() == RECIPE and (d / "onnx" / "decoder_with_past_model.onnx").exists():
             print(f"bench_text2text: {name} up to date", file=sys.stderr)
-            continue
-        make_one(d, kind)
-        stamp.write_text(RECIPE)
+        else:
+            make_one(d, kind)
+            stamp.write_text(RECIPE)
+        add_input_text(d)
+
+
+def add_input_text(d):
+    """Adds `input_text` to bench.json: the text whose tokenization is exactly the benchmark's
+    input ids (the pieces before the final </s>, decoded), for the engines that take text — the
+    Lantern pipeline natively and its worker in the browser — so that they read the same 60
+    tokens the id-fed engines do. Checked here by encoding it again."""
+    from tokenizers import Tokenizer
+
+    path = d / "bench.json"
+    b = json.loads(path.read_text())
+    if "input_text" in b:
+        return
+    tok = Tokenizer.from_file(str(d / "tokenizer.json"))
+    text = tok.decode(b["input_ids"][:-1], skip_special_tokens=True)
+    again = tok.encode(text).ids
+    assert again == b["input_ids"], f"{d.name}: the decoded input does not encode to the same ids"
+    b["input_text"] = text
+    # A new file renamed over the old: a hard-linked copy of the folder keeps its own.
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(b))
+    tmp.replace(path)
 
 
 # ----------------------------------------------------------------------------------------- ort
