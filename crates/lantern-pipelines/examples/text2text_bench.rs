@@ -55,7 +55,8 @@ mod native {
 
     pub fn main() -> Result<(), BoxError> {
         let args: Vec<String> = std::env::args().collect();
-        let usage = "usage: text2text_bench MODEL_DIR [--task translation|summarization] [--runs R]";
+        let usage =
+            "usage: text2text_bench MODEL_DIR [--task translation|summarization] [--runs R]";
         let dir = PathBuf::from(args.get(1).ok_or(usage)?);
         let mut runs = 3usize;
         let mut task = None;
