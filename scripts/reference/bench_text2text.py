@@ -459,12 +459,13 @@ def report(args):
                 first = ", ".join(f"{f * 1000:.0f} ms" for f in first) or "–"
                 mem = [r.get("peak_rss_mib") or r.get("renderer_peak_mib") for r in rs]
                 mem = f"{max(mem):.0f} MiB" if all(m is not None for m in mem) else "–"
+                label = name
                 if engine == "transformers":
-                    name = f"transformers (torch {rs[0].get('torch', '?')})"
-                if engine in ("lantern-wasm", "onnxruntime-web"):
-                    name += f" [{rs[0].get('build', 'simd')}]"
+                    label = f"transformers (torch {rs[0].get('torch', '?')})"
+                if engine == "lantern-wasm":
+                    label += f" ({rs[0].get('build')} build)"
                 load = ", ".join(f"{r.get('load1', float('nan')):.1f}" for r in rs if r["mode"] == "greedy")
-                print(f"| {name} | {threads} | {cell('greedy')} | {cell('beam4')} | {same}{'' if same else ' ✗'} "
+                print(f"| {label} | {threads} | {cell('greedy')} | {cell('beam4')} | {same}{'' if same else ' ✗'} "
                       f"| {first} | {mem} | {load} |")
         by = {}
         for r in mine:
