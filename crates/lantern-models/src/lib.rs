@@ -15,7 +15,9 @@
 //! Layout: `gguf` parses files (with limits against hostile ones); `loader` turns a parsed
 //! file into a backend's weights; `ops` is the op layer with its CPU backend (and its GPU
 //! backend, feature `gpu`); one module per model family (`llama` for decoders, `encoder` for
-//! BERT, DistilBERT, RoBERTa and XLM-R, `whisper` for speech recognition).
+//! BERT, DistilBERT, RoBERTa and XLM-R, `whisper` for speech recognition, `seq2seq` for
+//! translation and summarization: Marian, BART, T5; `encoder_decoder` holds what the last two
+//! share).
 
 mod bytes;
 pub mod encoder;

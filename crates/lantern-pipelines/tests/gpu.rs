@@ -48,7 +48,12 @@ fn the_text2text_models_match_transformers_on_the_gpu() {
     for model in text2text_checks::MODELS {
         let source = DirSource::new(&fixture(model)).unwrap();
         assert_eq!(
-            ready(text2text_checks::check_model(model, &source, gpu())),
+            ready(text2text_checks::check_model(
+                model,
+                &source,
+                gpu(),
+                text2text_checks::Cases::All
+            )),
             "webgpu",
             "{model}"
         );

@@ -14,7 +14,7 @@ use lantern_core::protocol::{ErrorCode, TaskInput, TaskOutput, Text2TextInput};
 use lantern_pipelines::device::Device;
 use lantern_pipelines::source::DirSource;
 use lantern_pipelines::tasks::{self, LoadOptions, Wanted};
-use text2text_checks::{FILES, MODELS, check_bad_input, check_model};
+use text2text_checks::{Cases, FILES, MODELS, check_bad_input, check_model};
 
 /// The committed fixture (tests/fixtures/text2text/NAME), the folder the mirror serves a copy of.
 fn model_dir(name: &str) -> PathBuf {
@@ -40,7 +40,10 @@ fn files(model: &str) -> Vec<(&'static str, Vec<u8>)> {
 fn the_models_match_transformers() {
     for model in MODELS {
         let source = DirSource::new(&model_dir(model)).unwrap();
-        assert_eq!(ready(check_model(model, &source, Device::Cpu)), "cpu");
+        assert_eq!(
+            ready(check_model(model, &source, Device::Cpu, Cases::All)),
+            "cpu"
+        );
     }
 }
 

@@ -12,7 +12,7 @@ mod text2text_checks;
 use lantern_core::protocol::BackendChoice;
 use lantern_pipelines::device::{self, Device};
 use lantern_pipelines::source::MemorySource;
-use text2text_checks::{FILES, MODELS, check_bad_input, check_model};
+use text2text_checks::{Cases, FILES, MODELS, check_bad_input, check_model};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -57,7 +57,7 @@ async fn the_text2text_models_match_transformers_in_wasm() {
     for model in MODELS {
         let files = files(model).await;
         assert_eq!(
-            check_model(model, &source(&files), Device::Cpu).await,
+            check_model(model, &source(&files), Device::Cpu, Cases::All).await,
             "cpu"
         );
     }
@@ -72,7 +72,8 @@ async fn the_text2text_models_match_transformers_on_webgpu() {
         let files = files(model).await;
         match device::select(BackendChoice::Webgpu, None).await {
             Ok(selection) => {
-                let backend = check_model(model, &source(&files), selection.device).await;
+                let backend =
+                    check_model(model, &source(&files), selection.device, Cases::Few).await;
                 assert_eq!(backend, "webgpu", "{model}");
             }
             Err(e) if cfg!(feature = "gpu") => panic!("no WebGPU with the gpu feature: {e}"),

@@ -6,10 +6,10 @@
 // Keys are visited in tiles of 64 positions (one per thread) with an online softmax (running
 // maximum m and sum l, earlier partial results rescaled by exp(m_old - m_new)), as in
 // attention.wgsl. Thread d owns output dimensions d, d + 64, ... (head_dim <= 256).
-// With HAS_BIAS (T5's relative positions), BIAS[(h * q_len + i) * kv_len + t] is added to the scaled
-// score of query row i (within its item), head h, key t: one bias for every item, read for the
-// real keys only, so padding keys still get zero weight. Without it, BIAS is a dummy binding
-// never read, and the branch is compiled out.
+// With HAS_BIAS (T5's relative positions), BIAS[(h * q_len + i) * kv_len + t] is added to the
+// scaled score of query row i (within its item), head h, key t: one bias for every item, read
+// for the real keys only, so padding keys still get zero weight. Without it, BIAS is a dummy
+// binding never read, and the branch is compiled out.
 override HAS_BIAS: u32 = 0u;
 struct Params {
     batch: u32,

@@ -3,9 +3,10 @@
 // online (running maximum m and sum l, earlier partial results rescaled by exp(m_old - m_new)),
 // so any context length works with fixed workgroup memory. Thread d owns output dimensions
 // d, d + 64, ... (head_dim <= 256). Grouped KV heads: head h reads KV head h / (heads / kv_heads).
-// With HAS_BIAS (T5's relative positions), BIAS[(h * n + i) * (start_pos + n) + t] is added to the
-// scaled score of query row i, head h, key position t; without it BIAS is a dummy binding never
-// read, and the branch is compiled out.
+// With HAS_BIAS (T5's relative positions), BIAS[(h * n + i) * (start_pos + n) + t] is added to
+// the scaled score of query row i, head h, key position t (future positions' columns are never
+// read: causality is the loop's bound); without it BIAS is a dummy binding never read, and the
+// branch is compiled out.
 override HAS_BIAS: u32 = 0u;
 struct Params {
     n: u32,

@@ -85,6 +85,17 @@ pub fn load_seq2seq(cfg: &Config, safetensors: &[u8]) -> Result<Box<dyn Seq2SeqM
     load_seq2seq_on(crate::ops::cpu::Cpu, cfg, safetensors)
 }
 
+/// Loads a text-to-text model on `backend` from a GGUF file with quantized matrices
+/// ([`Seq2Seq::load_gguf`]: candle's quantized T5 files, and Marian's and BART's under the same
+/// rule).
+pub fn load_seq2seq_gguf_on<B: Backend>(
+    backend: B,
+    cfg: &Config,
+    gguf: crate::ModelBytes,
+) -> Result<Box<dyn Seq2SeqModel>> {
+    Ok(Box::new(Seq2Seq::load_gguf(backend, cfg, gguf)?))
+}
+
 /// Loads a text-to-text model on `backend` from a safetensors file's bytes
 /// ([`Seq2Seq::load`]).
 pub fn load_seq2seq_on<B: Backend>(

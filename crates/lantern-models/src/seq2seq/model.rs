@@ -16,7 +16,8 @@
 //! ([`Seq2Seq::encode`]) and shared by every decoder state of that input.
 
 use super::config::{Config, Family, RelativeAttention};
-use crate::encoder_decoder::source::{Linear, Safetensors, Source};
+use crate::bytes::ModelBytes;
+use crate::encoder_decoder::source::{Gguf, Linear, Safetensors, Source};
 use crate::encoder_decoder::{DecoderState, Memory, ModelId};
 use crate::error::{ModelError, Result};
 use crate::ops::{Activation, AttendShape, AttentionShape, Backend};
@@ -233,13 +234,13 @@ impl<B: Backend> FeedForward<B> {
 
 /// Reads a file's tensors into the backend's weights, one at a time, under each family's
 /// names.
-struct Loader<'a, B: Backend> {
+struct Loader<'a, B: Backend, S: Source<B>> {
     be: &'a B,
-    src: Safetensors<'a>,
+    src: S,
     cfg: &'a Config,
 }
 
-impl<B: Backend> Loader<'_, B> {
+impl<B: Backend, S: Source<B>> Loader<'_, B, S> {
     /// A body tensor's name (under `model.` for Marian's and BART's heads' files).
     fn name(&self, name: &str) -> String {
         format!("{}{name}", Source::<B>::prefix(&self.src))
@@ -269,7 +270,7 @@ impl<B: Backend> Loader<'_, B> {
 
     /// The first of `names` the file has (the tied tables are saved under one of them).
     fn first_of<'n>(&self, names: &[&'n str]) -> &'n str {
-        let src: &dyn Source<B> = &self.src;
+        let src = &self.src;
         names
             .iter()
             .copied()
@@ -496,12 +497,31 @@ impl<B: Backend> Seq2Seq<B> {
             cfg,
         }
         .weights()?;
-        Ok(Seq2Seq {
+        Ok(Self::assemble(backend, cfg, w))
+    }
+
+    /// Loads the model from a GGUF file with transformers' tensor names and quantized
+    /// matrices, as candle's quantized T5 reads it (`candle-transformers`' `quantized_t5`; the
+    /// hyperparameters from `config.json`, which these files come with). Quantized linear layers
+    /// and tables are multiplied and looked up as stored; everything else is widened to f32.
+    pub fn load_gguf(backend: B, cfg: &Config, gguf: ModelBytes) -> Result<Self> {
+        let src = Gguf::load(&backend, gguf)?;
+        let w = Loader {
+            be: &backend,
+            src,
+            cfg,
+        }
+        .weights()?;
+        Ok(Self::assemble(backend, cfg, w))
+    }
+
+    fn assemble(backend: B, cfg: &Config, w: Weights<B>) -> Self {
+        Seq2Seq {
             backend,
             cfg: cfg.clone(),
             id: ModelId::new(),
             w,
-        })
+        }
     }
 
     pub fn config(&self) -> &Config {

@@ -7,6 +7,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod gguf;
 mod hostile;
 mod models;
 

@@ -129,4 +129,12 @@ fn a_memory_of_another_model_is_refused() {
     let again = load_seq2seq(&all[0].cfg, all[0].file).unwrap();
     assert!(refused(again.start(&memory).unwrap_err()));
     assert_eq!(state.len(), 1);
+    // Whisper's memories are the same type (`encoder_decoder::Memory`) and refused the same way.
+    let w = &crate::common::whisper::models()[0];
+    let whisper = lantern_models::whisper::load_whisper(&w.cfg, &w.safetensors()).unwrap();
+    let speech = whisper.encode(&w.mel(), w.cfg.n_frames()).unwrap();
+    assert!(refused(marian.start(&speech).unwrap_err()));
+    let mut heard = whisper.start(&speech).unwrap();
+    assert!(refused(marian.step(&mut heard, &[0]).unwrap_err()));
+    assert!(refused(whisper.start(&memory).unwrap_err()));
 }
