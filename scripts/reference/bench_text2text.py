@@ -28,7 +28,9 @@
             transformers' generate() (no EOS before new_tokens: min_new_tokens = max_new_tokens,
             so every engine does the same number of steps; beam 4: early_stopping false,
             length_penalty 1.0, no other processors), the ids the onnxruntime run is checked
-            against.
+            against; and "input_text": the text that tokenizes to exactly input_ids (its
+            pieces before </s>, decoded), for the engines that read text (Lantern's pipeline
+            and worker), added to an existing bench.json without remaking the model.
 
   ort MODEL_DIR --threads N [--runs R] [--warmup W]     (a venv with onnxruntime, numpy)
       Greedy and beam-4 decoding of bench.json's input with onnxruntime's CPU provider
@@ -42,6 +44,9 @@
 
   torch MODEL_DIR --threads N [--runs R] [--warmup W]   (the torch venv)
       The same with transformers' generate() on torch's CPU (torch.set_num_threads(N)).
+
+  rows      (any Python) bench/browser.py's output on stdin: one JSON line per mode
+  report RESULTS.jsonl   (any Python) the tables and the Lantern / onnxruntime ratios
 
 Pins: the torch venv of scripts/reference-text2text.sh plus optimum==2.1.0 optimum-onnx==0.1.0
 (pure Python); onnxruntime==1.31.1 numpy==2.2.6 in target/venv-ort (scripts/bench-vision.sh's).
@@ -221,9 +226,32 @@ def make(args):
         stamp = d / ".recipe"
         if stamp.exists() and stamp.read_text() == RECIPE and (d / "onnx" / "decoder_with_past_model.onnx").exists():
             print(f"bench_text2text: {name} up to date", file=sys.stderr)
-            continue
-        make_one(d, kind)
-        stamp.write_text(RECIPE)
+        else:
+            make_one(d, kind)
+            stamp.write_text(RECIPE)
+        add_input_text(d)
+
+
+def add_input_text(d):
+    """Adds `input_text` to bench.json: the text whose tokenization is exactly the benchmark's
+    input ids (the pieces before the final </s>, decoded), for the engines that take text — the
+    Lantern pipeline natively and its worker in the browser — so that they read the same 60
+    tokens the id-fed engines do. Checked here by encoding it again."""
+    from tokenizers import Tokenizer
+
+    path = d / "bench.json"
+    b = json.loads(path.read_text())
+    if "input_text" in b:
+        return
+    tok = Tokenizer.from_file(str(d / "tokenizer.json"))
+    text = tok.decode(b["input_ids"][:-1], skip_special_tokens=True)
+    again = tok.encode(text).ids
+    assert again == b["input_ids"], f"{d.name}: the decoded input does not encode to the same ids"
+    b["input_text"] = text
+    # A new file renamed over the old: a hard-linked copy of the folder keeps its own.
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(b))
+    tmp.replace(path)
 
 
 # ----------------------------------------------------------------------------------------- ort
@@ -375,6 +403,93 @@ def torch_run(args):
         }), flush=True)
 
 
+# ------------------------------------------------------------------------------- rows, report
+
+
+def rows(args):
+    """bench/browser.py's lines (one per case: `{rows: [...]}`, or `{missing}` when the engine
+    cannot run, or `{error}`) to one JSON line per mode, with the case's renderer memory."""
+    failed = False
+    for line in sys.stdin:
+        if not line.startswith("{"):
+            continue
+        case = json.loads(line)
+        if "error" in case:
+            print(f"bench_text2text: the page failed: {case['error']}", file=sys.stderr)
+            failed = True
+            continue
+        if "missing" in case:
+            print(json.dumps(case["missing"]), flush=True)
+        for r in case.get("rows", []):
+            r["renderer_peak_mib"] = case.get("renderer_peak_mib")
+            r["cross_origin_isolated"] = case.get("cross_origin_isolated")
+            print(json.dumps(r), flush=True)
+    sys.exit(1 if failed else 0)
+
+
+ENGINES = [("lantern", "Lantern native"), ("onnxruntime", "onnxruntime native"),
+           ("transformers", "transformers (torch)"), ("lantern-wasm", "Lantern wasm (Chromium)"),
+           ("onnxruntime-web", "onnxruntime-web wasm (Chromium)")]
+MODES = [("greedy", "greedy"), ("beam4", "beam 4")]
+
+
+def report(args):
+    rows = [json.loads(line) for line in open(args.results) if line.startswith("{")]
+    bad = False
+    for r in rows:
+        if "missing" in r:
+            print(f"missing: {r['engine']}, {r.get('model')}, {r.get('threads')} thread(s): {r['missing']}")
+    runs = [r for r in rows if "tokens_per_s" in r]
+    for model in dict.fromkeys(r["model"] for r in runs):
+        mine = [r for r in runs if r["model"] == model]
+        print(f"\n{model}: tokens/s (60-token input, 64 new tokens, EOS masked), median of each round's runs "
+              "(round 1, round 2, ...); load = 1-minute load average at the run's start\n")
+        print("| engine | threads | greedy tok/s | beam 4 tok/s | same ids as torch | first token (greedy) "
+              "| peak memory (RSS; Chromium: its renderer) | load |")
+        print("|---|---|---|---|---|---|---|---|")
+        for engine, name in ENGINES:
+            for threads in sorted({int(r["threads"]) for r in mine if r["engine"] == engine}):
+                rs = sorted((r for r in mine if r["engine"] == engine and int(r["threads"]) == threads),
+                            key=lambda r: r.get("round", 0))
+                cell = lambda mode: ", ".join(f"{r['tokens_per_s']:.1f}" for r in rs if r["mode"] == mode) or "–"
+                same = all(r["same_ids_as_torch"] for r in rs)
+                bad |= not same
+                first = [r["first_token_s"] for r in rs if r["mode"] == "greedy" and r.get("first_token_s") is not None
+                         and r["first_token_s"] == r["first_token_s"]]
+                first = ", ".join(f"{f * 1000:.0f} ms" for f in first) or "–"
+                mem = [r.get("peak_rss_mib") or r.get("renderer_peak_mib") for r in rs]
+                mem = f"{max(mem):.0f} MiB" if all(m is not None for m in mem) else "–"
+                label = name
+                if engine == "transformers":
+                    label = f"transformers (torch {rs[0].get('torch', '?')})"
+                if engine == "lantern-wasm":
+                    label += f" ({rs[0].get('build')} build)"
+                load = ", ".join(f"{r.get('load1', float('nan')):.1f}" for r in rs if r["mode"] == "greedy")
+                print(f"| {label} | {threads} | {cell('greedy')} | {cell('beam4')} | {same}{'' if same else ' ✗'} "
+                      f"| {first} | {mem} | {load} |")
+        by = {}
+        for r in mine:
+            by.setdefault((r["engine"], int(r["threads"]), r["mode"]), {})[r.get("round", 0)] = r
+        # Native against native, wasm against onnxruntime-web, at the same thread count.
+        lines = []
+        for a, b in [("lantern", "onnxruntime"), ("lantern-wasm", "onnxruntime-web")]:
+            for t in (1, 2):
+                cells = []
+                for mode, _ in MODES:
+                    x, y = by.get((a, t, mode), {}), by.get((b, t, mode), {})
+                    common = sorted(set(x) & set(y))
+                    cells.append(", ".join(f"{x[i]['tokens_per_s'] / y[i]['tokens_per_s']:.2f}x" for i in common) or "–")
+                if any(c != "–" for c in cells):
+                    lines.append(f"| {dict(ENGINES)[a]} / {dict(ENGINES)[b]} | {t} | " + " | ".join(cells) + " |")
+        if lines:
+            print(f"\n{model}: Lantern / onnxruntime, tokens/s ratio, same round (above 1: Lantern faster)\n")
+            print("| | threads | greedy | beam 4 |\n|---|---|---|---|")
+            print("\n".join(lines))
+    if bad:
+        print("\nan engine's ids differ from transformers' generate()")
+    sys.exit(1 if bad else 0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -386,8 +501,11 @@ def main():
         p.add_argument("--threads", type=int, default=1)
         p.add_argument("--runs", type=int, default=3)
         p.add_argument("--warmup", type=int, default=1)
+    sub.add_parser("rows")
+    p = sub.add_parser("report")
+    p.add_argument("results")
     args = ap.parse_args()
-    {"make": make, "ort": ort, "torch": torch_run}[args.cmd](args)
+    {"make": make, "ort": ort, "torch": torch_run, "rows": rows, "report": report}[args.cmd](args)
 
 
 if __name__ == "__main__":
