@@ -82,7 +82,9 @@ pub(crate) async fn greedy<M: StepModel>(
     loop {
         check_logits(&logits, search.vocab_size)?;
         search.processors.apply(&ids, &mut logits);
-        let next = argmax(&logits);
+        // The op layer's greedy rule (the first of equals, as `torch.argmax`), shared by every
+        // backend and pipeline.
+        let next = lantern_models::ops::argmax(&logits);
         ids.push(next);
         progress(&ids);
         if search.eos.contains(&next) || ids.len() >= search.lengths.max_length {
@@ -93,19 +95,6 @@ pub(crate) async fn greedy<M: StepModel>(
         }
         logits = model.step(&mut state, &[next]).await?;
     }
-}
-
-/// The index of the largest value, the first of equals.
-fn argmax(v: &[f32]) -> u32 {
-    let mut best = 0usize;
-    let mut best_v = f32::NEG_INFINITY;
-    for (i, &x) in v.iter().enumerate() {
-        if x > best_v {
-            best = i;
-            best_v = x;
-        }
-    }
-    best as u32
 }
 
 /// A live beam.
