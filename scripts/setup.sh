@@ -7,17 +7,40 @@ source scripts/env.sh
 
 as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 
-# Debian packages: a real headless Chromium and its driver for browser tests; Mesa's lavapipe
-# for native WebGPU tests.
-missing=()
-command -v chromium >/dev/null || missing+=(chromium)
-command -v chromedriver >/dev/null || missing+=(chromium-driver)
-[[ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]] || missing+=(mesa-vulkan-drivers libvulkan1)
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+# What is downloaded rather than compiled (Debian packages, the nightly, npm's binaryen, the
+# Python side) goes on in the background while the tools below compile: on a fresh 2-core
+# machine the compiling is what takes the time, and the downloads fit beside it.
+downloads() {
+  # Debian packages: a real headless Chromium and its driver for browser tests; Mesa's
+  # lavapipe for native WebGPU tests.
+  local missing=()
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
+  [[ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]] || missing+=(mesa-vulkan-drivers libvulkan1)
+  if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+
+  # The threaded worker needs a nightly with rust-src (build-std with atomics), pinned.
+  local nightly
+  nightly=$(cat scripts/nightly-toolchain)
+  if ! rustup run "$nightly" rustc --version >/dev/null 2>&1 ||
+     ! rustup component list --toolchain "$nightly" --installed 2>/dev/null | grep -q '^rust-src'; then
+    echo "setup: installing $nightly with rust-src"
+    rustup toolchain install "$nightly" --profile minimal --component rust-src >/dev/null
+  fi
+
+  # wasm-opt from npm's binaryen 132 (Debian's 108 produces modules that fail to load).
+  if [[ "$(tools/npm/node_modules/.bin/wasm-opt --version 2>/dev/null)" != *"version 132"* ]]; then
+    echo "setup: installing binaryen 132 (npm)"
+    (cd tools/npm && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
+  fi
+
+  # Python side: huggingface_hub, the reference client our mirror and cache must agree with.
+  scripts/python-env.sh >/dev/null
+}
 
 # Rust: rust-toolchain.toml pins the toolchain; make sure it and the wasm target are present.
 if ! command -v rustup >/dev/null; then
@@ -29,46 +52,42 @@ rustup toolchain install "$toolchain" --profile minimal --component rustfmt,clip
   --target wasm32-unknown-unknown >/dev/null 2>&1 ||
   rustup target add wasm32-unknown-unknown --toolchain "$toolchain"
 
+downloads &
+downloads_pid=$!
+
+# The three tools compiled from crates.io share one target folder (their common dependencies,
+# clap, serde, syn and the like, compile once) and one profile: without the release profile's
+# full optimization, since none of them does heavy work of its own (wasm-bindgen rewrites
+# modules in a second or two; trunk and cargo-fuzz wait on cargo).
+export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1
+tools_target=${CARGO_TARGET_DIR:-$PWD/target}/tools
+
 # wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock exactly.
 want=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [[ "$have" != "$want" ]]; then
   echo "setup: installing wasm-bindgen-cli $want (have: ${have:-none})"
   # Not --locked: its lockfile pins a webpki-roots release the registry no longer offers.
-  cargo install wasm-bindgen-cli --version "$want" --force
+  cargo install wasm-bindgen-cli --version "$want" --force --target-dir "$tools_target"
 fi
 
 # Trunk builds the page; 0.21.14 is the newest that accepts rustc 1.95 (TOOLCHAIN.md §1).
-# Built without its release profile's fat LTO and single codegen unit, at opt-level 1, and
-# without its default features (TLS for downloading tools and checking for updates: it runs
-# offline here, with the tools installed above): about 4.7 minutes instead of many more on a
-# 2-core CI machine, for a tool whose own speed does not matter (it waits on cargo).
+# Without its default features (TLS for downloading tools and checking for updates: it runs
+# offline here, with the tools installed above).
 if [[ "$(trunk --version 2>/dev/null)" != "trunk 0.21.14" ]]; then
   echo "setup: installing trunk 0.21.14"
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
-    cargo install trunk --version 0.21.14 --locked --force --no-default-features
-fi
-
-# The threaded worker needs a nightly with rust-src (build-std with atomics), pinned.
-nightly=$(cat scripts/nightly-toolchain)
-if ! rustup run "$nightly" rustc --version >/dev/null 2>&1 ||
-   ! rustup component list --toolchain "$nightly" --installed 2>/dev/null | grep -q '^rust-src'; then
-  echo "setup: installing $nightly with rust-src"
-  rustup toolchain install "$nightly" --profile minimal --component rust-src
+  cargo install trunk --version 0.21.14 --locked --force --no-default-features \
+    --target-dir "$tools_target"
 fi
 
 # cargo-fuzz drives the fuzz target (scripts/fuzz.sh, built with the nightly above).
 if [[ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz 0.13.2" ]]; then
   echo "setup: installing cargo-fuzz 0.13.2"
-  cargo install cargo-fuzz --version 0.13.2 --locked --force
+  cargo install cargo-fuzz --version 0.13.2 --locked --force --target-dir "$tools_target"
 fi
 
-# wasm-opt from npm's binaryen 132 (Debian's 108 produces modules that fail to load).
-if [[ "$(tools/npm/node_modules/.bin/wasm-opt --version 2>/dev/null)" != *"version 132"* ]]; then
-  echo "setup: installing binaryen 132 (npm)"
-  (cd tools/npm && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
+if ! wait "$downloads_pid"; then
+  echo "setup: a download failed (Debian packages, the nightly, npm or the Python side): see above" >&2
+  exit 1
 fi
-
-# Python side: huggingface_hub, the reference client our mirror and cache must agree with.
-scripts/python-env.sh >/dev/null

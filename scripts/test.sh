@@ -13,9 +13,20 @@ started=$SECONDS
 step() { printf '\n== %s (%d s so far)\n' "$*" $((SECONDS - started)); }
 
 step setup
+# The fixtures come from PyPI while setup compiles its tools: side by side. (The requantized
+# GGUF fixtures come after the native test build, which builds their tool.)
+mkdir -p target
+fixtures_log=target/fixtures.log
+LANTERN_FIXTURES_DEFER_REQUANTIZED=1 scripts/fixtures.sh >"$fixtures_log" 2>&1 &
+fixtures_pid=$!
 scripts/setup.sh
-# The requantized GGUF fixtures come after the native test build, which builds their tool.
-LANTERN_FIXTURES_DEFER_REQUANTIZED=1 scripts/fixtures.sh
+fixtures_ok=0
+wait "$fixtures_pid" || fixtures_ok=$?
+cat "$fixtures_log"
+if ((fixtures_ok != 0)); then
+  echo "the fixtures failed (exit status $fixtures_ok): see above" >&2
+  exit 1
+fi
 
 # Crates that must also build for the browser (every library crate but the server-side ones).
 wasm_crates=(-p lantern-core -p lantern-audio -p lantern-vision -p lantern-hub -p lantern-models -p lantern-pipelines -p lantern-worker -p lantern-app -p lantern-gpu)

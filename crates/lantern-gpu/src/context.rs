@@ -551,6 +551,36 @@ impl Gpu {
         Ok(y)
     }
 
+    /// `parts` one under the other (the same number of columns), copied into a new tensor:
+    /// the rows of a batch put back together after a per-item step (the beams of a beam
+    /// search, each attending over its own cache).
+    pub fn concat_rows(&self, parts: &[&GpuTensor]) -> Result<GpuTensor> {
+        let Some(first) = parts.first() else {
+            return Err(GpuError::shape("concat_rows", "no tensors"));
+        };
+        let cols = first.cols();
+        if let Some(bad) = parts.iter().find(|p| p.cols() != cols) {
+            return Err(GpuError::shape(
+                "concat_rows",
+                format!("{} columns after {cols}", bad.cols()),
+            ));
+        }
+        let rows = parts
+            .iter()
+            .try_fold(0usize, |n, p| n.checked_add(p.rows()));
+        let Some(rows) = rows else {
+            return Err(GpuError::shape("concat_rows", "too many rows"));
+        };
+        let y = self.empty(rows, cols)?;
+        let mut at = 0u64;
+        for p in parts {
+            let bytes = (p.rows() * cols * 4) as u64;
+            self.copy(p.buffer(), 0, y.buffer(), at, bytes)?;
+            at += bytes;
+        }
+        Ok(y)
+    }
+
     /// Rows `rows` of `x`, in that order, copied into a new tensor (a copy per run of
     /// consecutive rows): the first token of each text for a classification head, or the real
     /// rows of a padded batch, so that only those are read back.

@@ -75,6 +75,11 @@ impl<B: Backend> Memory<B> {
         }
     }
 
+    /// Whether `other` is this memory (not a copy: the same encoded input).
+    pub(crate) fn same(&self, other: &Memory<B>) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// Positions of the encoder's output (the keys every cross-attention reads).
     pub fn len(&self) -> usize {
         self.inner.len

@@ -631,6 +631,10 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
     /// Rows `rows` of `x`, in that order (the first token of each text for a classification
     /// head, or the real rows of a padded batch), so that a GPU reads back only those.
     fn gather_rows(&self, x: &Self::Tensor, rows: &[usize]) -> Result<Self::Tensor>;
+    /// `parts` one under the other (the same number of columns): the rows of a batch put back
+    /// together after a per-item op (the beams of a beam search, each attending over its own
+    /// cache). No parts, or parts of different widths, is a shape error.
+    fn concat_rows(&self, parts: &[&Self::Tensor]) -> Result<Self::Tensor>;
     /// x *= factor, element-wise (Marian's embedding scale sqrt(d_model); T5's tied-head d_model^-0.5).
     fn scale(&self, x: &mut Self::Tensor, factor: f32) -> Result<()>;
     /// x *= y, element-wise, same shapes (T5 v1.1's gated GELU: gelu_new(wi_0 x) * wi_1 x).

@@ -78,6 +78,14 @@ pub trait Seq2SeqModel: fmt::Debug + Send + Sync {
         state: &'a mut AnyState,
         tokens: &'a [u32],
     ) -> LocalFuture<'a, Result<Vec<f32>>>;
+    /// One token appended to each state (the beams of one input, all of the same length) as
+    /// one batch; each state's logits, in order ([`Seq2Seq::step_beams`]).
+    fn step_beams(&self, states: &mut [AnyState], tokens: &[u32]) -> Result<Vec<Vec<f32>>>;
+    fn step_beams_async<'a>(
+        &'a self,
+        states: &'a mut [AnyState],
+        tokens: &'a [u32],
+    ) -> LocalFuture<'a, Result<Vec<Vec<f32>>>>;
 }
 
 /// Loads a text-to-text model on the CPU backend.
@@ -148,5 +156,27 @@ impl<B: Backend> Seq2SeqModel for Seq2Seq<B> {
         tokens: &'a [u32],
     ) -> LocalFuture<'a, Result<Vec<f32>>> {
         Box::pin(async move { Seq2Seq::step_async(self, state.of_mut()?, tokens).await })
+    }
+
+    fn step_beams(&self, states: &mut [AnyState], tokens: &[u32]) -> Result<Vec<Vec<f32>>> {
+        let mut states = states
+            .iter_mut()
+            .map(AnyState::of_mut)
+            .collect::<Result<Vec<&mut DecoderState<B>>>>()?;
+        Seq2Seq::step_beams(self, &mut states, tokens)
+    }
+
+    fn step_beams_async<'a>(
+        &'a self,
+        states: &'a mut [AnyState],
+        tokens: &'a [u32],
+    ) -> LocalFuture<'a, Result<Vec<Vec<f32>>>> {
+        Box::pin(async move {
+            let mut states = states
+                .iter_mut()
+                .map(AnyState::of_mut)
+                .collect::<Result<Vec<&mut DecoderState<B>>>>()?;
+            Seq2Seq::step_beams_async(self, &mut states, tokens).await
+        })
     }
 }

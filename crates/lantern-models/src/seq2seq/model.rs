@@ -200,12 +200,10 @@ impl<B: Backend> Positions<B> {
         be.tensor(data, heads * n, keys).map(Some)
     }
 
-    /// Adds the positions `from..from + n` to the embeddings `x` (nothing for T5).
-    fn add(&self, be: &B, x: &mut B::Tensor, from: usize, n: usize) -> Result<()> {
+    /// Adds the embedding of position `positions[i]` to row `i` of `x` (nothing for T5).
+    fn add(&self, be: &B, x: &mut B::Tensor, positions: &[usize]) -> Result<()> {
         if let Positions::Table { table, offset } = self {
-            let rows: Vec<u32> = (from + offset..from + offset + n)
-                .map(|p| p as u32)
-                .collect();
+            let rows: Vec<u32> = positions.iter().map(|p| (p + offset) as u32).collect();
             be.add_assign(x, &be.embedding(table, &rows)?)?;
         }
         Ok(())
@@ -560,8 +558,9 @@ impl<B: Backend> Seq2Seq<B> {
     }
 
     /// The token embeddings of `ids` (checked against the vocabulary), scaled where the
-    /// family does, with the positions `from..` added and BART's embedding norm applied.
-    fn embed<L>(&self, stack: &Stack<B, L>, ids: &[u32], from: usize) -> Result<B::Tensor> {
+    /// family does, with position `positions[i]` added to token `i` and BART's embedding norm
+    /// applied.
+    fn embed<L>(&self, stack: &Stack<B, L>, ids: &[u32], positions: &[usize]) -> Result<B::Tensor> {
         let cfg = &self.cfg;
         let be = &self.backend;
         if let Some(&id) = ids.iter().find(|&&id| id as usize >= cfg.vocab_size) {
@@ -574,7 +573,7 @@ impl<B: Backend> Seq2Seq<B> {
         if cfg.scale_embedding {
             be.scale(&mut x, (cfg.d_model as f32).sqrt())?;
         }
-        stack.positions.add(be, &mut x, from, ids.len())?;
+        stack.positions.add(be, &mut x, positions)?;
         match &stack.embed_norm {
             Some(norm) => norm.apply(be, &x, cfg.layer_norm_eps),
             None => Ok(x),
@@ -605,7 +604,8 @@ impl<B: Backend> Seq2Seq<B> {
             });
         }
         let stack = &self.w.encoder;
-        let mut x = self.embed(stack, ids, 0)?;
+        let positions: Vec<usize> = (0..n).collect();
+        let mut x = self.embed(stack, ids, &positions)?;
         let bias = stack.positions.bias(be, cfg.heads, 0..n, n)?;
         let valid = [n];
         let shape = AttendShape {
@@ -678,7 +678,7 @@ impl<B: Backend> Seq2Seq<B> {
     /// (`vocab_size` values).
     pub fn step(&self, state: &mut DecoderState<B>, tokens: &[u32]) -> Result<Vec<f32>> {
         B::execute(|| {
-            let logits = self.step_here(state, tokens)?;
+            let logits = self.decode_here(&mut [state], tokens)?;
             self.backend.read(&logits)
         })
     }
@@ -689,34 +689,110 @@ impl<B: Backend> Seq2Seq<B> {
         state: &mut DecoderState<B>,
         tokens: &[u32],
     ) -> Result<Vec<f32>> {
-        let logits = B::execute(|| self.step_here(state, tokens))?;
+        let logits = B::execute(|| self.decode_here(&mut [state], tokens))?;
         self.backend.read_async(&logits).await
     }
 
-    /// Records the decoder on `tokens` and returns the last token's logits where the backend
-    /// holds them. `state` takes the tokens only if every op succeeded; the caches of the
-    /// layers that ran are cut back to `state.len()` by the next step.
-    fn step_here(&self, state: &mut DecoderState<B>, tokens: &[u32]) -> Result<B::Tensor> {
+    /// Appends `tokens[i]` to `states[i]` for every `i` (the beams of a beam search: states
+    /// of one input, all holding the same number of tokens) as one batch, and returns each
+    /// state's next-token logits, in order. The numbers are those of [`Seq2Seq::step`] on
+    /// each state alone, up to the summation order of the batched matrix products; the point
+    /// is that every weight is read once per step for all beams, not once per beam.
+    pub fn step_beams(
+        &self,
+        states: &mut [&mut DecoderState<B>],
+        tokens: &[u32],
+    ) -> Result<Vec<Vec<f32>>> {
+        B::execute(|| {
+            let logits = self.decode_here(states, tokens)?;
+            let vocab = self.cfg.vocab_size;
+            Ok(split_rows(self.backend.read(&logits)?, vocab))
+        })
+    }
+
+    /// [`Seq2Seq::step_beams`] with the readback awaited (one readback for all beams).
+    pub async fn step_beams_async(
+        &self,
+        states: &mut [&mut DecoderState<B>],
+        tokens: &[u32],
+    ) -> Result<Vec<Vec<f32>>> {
+        let logits = B::execute(|| self.decode_here(states, tokens))?;
+        let vocab = self.cfg.vocab_size;
+        Ok(split_rows(self.backend.read_async(&logits).await?, vocab))
+    }
+
+    /// Records the decoder and returns the logits where the backend holds them:
+    /// - one state: `tokens` appended to it (the start token, a forced prefix, or the next
+    ///   token); the last token's logits, `[1, vocab]`;
+    /// - several states (beams): one token each, as one batch of a row per beam. The
+    ///   projections, feed-forwards and the head run on all rows at once (each weight read
+    ///   once, which is what a decode step costs); the self-attention runs per beam over its
+    ///   own cache; the cross-attention runs on all rows at once over the shared memory (it is
+    ///   not causal, so rows do not see each other). `[beams, vocab]`.
+    ///
+    /// The states take the tokens only if every op succeeded; the caches of the layers that
+    /// ran are cut back to the state's length by the next step.
+    fn decode_here(
+        &self,
+        states: &mut [&mut DecoderState<B>],
+        tokens: &[u32],
+    ) -> Result<B::Tensor> {
         let cfg = &self.cfg;
         let be = &self.backend;
         let stack = &self.w.decoder;
         let n = tokens.len();
+        let beams = states.len();
         if n == 0 {
             return Err(ModelError::InvalidInput {
                 what: "tokens",
                 detail: "a decoder step needs at least one token".into(),
             });
         }
-        state.check(self.id, stack.layers.len())?;
-        let start = state.len;
-        let end = start + n;
+        let Some(first) = states.first() else {
+            return Err(ModelError::InvalidInput {
+                what: "states",
+                detail: "a decoder step needs a state".into(),
+            });
+        };
+        if beams > 1 && n != beams {
+            return Err(ModelError::InvalidInput {
+                what: "tokens",
+                detail: format!("one token per beam: {n} tokens for {beams} beams"),
+            });
+        }
+        let start = first.len;
+        let memory = first.memory.clone();
+        for s in states.iter() {
+            s.check(self.id, stack.layers.len())?;
+            if s.len != start {
+                return Err(ModelError::InvalidInput {
+                    what: "states",
+                    detail: format!("beams of different lengths ({} and {start})", s.len),
+                });
+            }
+            if !s.memory.same(&memory) {
+                return Err(ModelError::InvalidInput {
+                    what: "states",
+                    detail: "beams of different inputs".into(),
+                });
+            }
+        }
+        // The tokens each state takes: all of them for one state, one each for beams.
+        let taken = n / beams;
+        let end = start + taken;
         if end > cfg.max_positions() {
             return Err(ModelError::ContextOverflow {
                 requested: end,
                 max: cfg.max_positions(),
             });
         }
-        let mut x = self.embed(stack, tokens, start)?;
+        let positions: Vec<usize> = if beams == 1 {
+            (start..end).collect()
+        } else {
+            vec![start; beams]
+        };
+        let mut x = self.embed(stack, tokens, &positions)?;
+        // T5's bias of one state's queries, the same for every beam.
         let bias = stack.positions.bias(be, cfg.heads, start..end, end)?;
         let self_shape = AttentionShape {
             heads: cfg.heads,
@@ -725,37 +801,41 @@ impl<B: Backend> Seq2Seq<B> {
             start_pos: start,
             causal: true,
         };
-        let source = [state.memory.len()];
+        let source = [memory.len()];
         let cross_shape = AttendShape {
             heads: cfg.heads,
             head_dim: cfg.head_dim,
             q_len: n,
-            kv_len: state.memory.len(),
+            kv_len: memory.len(),
             scale: self.score_scale(),
             kv_valid: &source,
             q_valid: None,
         };
-        let memory = state.memory.clone();
-        for ((layer, cache), (mk, mv)) in stack
-            .layers
-            .iter()
-            .zip(state.caches.iter_mut())
-            .zip(&memory.inner.cross)
-        {
+        // Appends k, v to `cache` and attends q to it.
+        let attend_self =
+            |q: &B::Tensor, k: &B::Tensor, v: &B::Tensor, cache: &mut B::KvCache| match &bias {
+                Some(bias) => {
+                    be.attention_biased(q, k, v, cache, self_shape, self.score_scale(), bias)
+                }
+                None => be.attention(q, k, v, cache, self_shape),
+            };
+        for (i, (layer, (mk, mv))) in stack.layers.iter().zip(&memory.inner.cross).enumerate() {
             let a = &layer.attn;
             self.block(&mut x, &a.norm, |h| {
                 let (q, k, v) = (a.q.apply(be, h)?, a.k.apply(be, h)?, a.v.apply(be, h)?);
-                let ctx = match &bias {
-                    Some(bias) => be.attention_biased(
-                        &q,
-                        &k,
-                        &v,
-                        cache,
-                        self_shape,
-                        self.score_scale(),
-                        bias,
-                    )?,
-                    None => be.attention(&q, &k, &v, cache, self_shape)?,
+                let ctx = if beams == 1 {
+                    attend_self(&q, &k, &v, cache_of(&mut *states[0], i)?)?
+                } else {
+                    let mut parts = Vec::with_capacity(beams);
+                    for (b, state) in states.iter_mut().enumerate() {
+                        let (qb, kb, vb) = (
+                            be.gather_rows(&q, &[b])?,
+                            be.gather_rows(&k, &[b])?,
+                            be.gather_rows(&v, &[b])?,
+                        );
+                        parts.push(attend_self(&qb, &kb, &vb, cache_of(&mut **state, i)?)?);
+                    }
+                    be.concat_rows(&parts.iter().collect::<Vec<_>>())?
                 };
                 a.out.apply(be, &ctx)
             })?;
@@ -767,9 +847,11 @@ impl<B: Backend> Seq2Seq<B> {
             let f = &layer.ffn;
             self.block(&mut x, &f.norm, |h| f.apply(be, h, cfg.activation))?;
         }
-        state.len = end;
-        let mut last = be.last_row(&x)?;
-        drop(x);
+        for s in states.iter_mut() {
+            s.len = end;
+        }
+        // One row per beam: the last token's of one state, every row of beams.
+        let mut last = if beams == 1 { be.last_row(&x)? } else { x };
         if let Some(norm) = &stack.final_norm {
             last = norm.apply(be, &last, cfg.layer_norm_eps)?;
         }
@@ -783,6 +865,22 @@ impl<B: Backend> Seq2Seq<B> {
         }
         Ok(logits)
     }
+}
+
+/// Layer `i`'s self-attention cache of `state` (checked to exist by [`DecoderState::check`]).
+fn cache_of<B: Backend>(state: &mut DecoderState<B>, i: usize) -> Result<&mut B::KvCache> {
+    state
+        .caches
+        .get_mut(i)
+        .ok_or_else(|| ModelError::shape("decoder state", "fewer caches than layers"))
+}
+
+/// `[rows, cols]` row-major as one vector per row.
+fn split_rows(data: Vec<f32>, cols: usize) -> Vec<Vec<f32>> {
+    if cols == 0 {
+        return Vec::new();
+    }
+    data.chunks(cols).map(<[f32]>::to_vec).collect()
 }
 
 #[cfg(test)]

@@ -166,8 +166,50 @@ pub async fn against_goldens(model: &dyn Seq2SeqModel, t: &Tiny) -> (f32, f32) {
         // Cut back and continued.
         a.truncate(2);
         step(&mut a, &ids[2..3], &want[2]).await;
+        worst = worst.max(beams_against_goldens(model, t, case, &memory).await);
     }
     (enc_diff, worst)
+}
+
+/// Three beams forked after two tokens, stepped twice as one batch ([`Seq2SeqModel::step_beams`]):
+/// beam 0 goes on with the case's tokens (against transformers), beams 1 and 2 with other
+/// tokens, each against the same beam stepped alone (so a batch that mixed up its rows or
+/// caches would show). Returns the largest difference from transformers.
+async fn beams_against_goldens(
+    model: &dyn Seq2SeqModel,
+    t: &Tiny,
+    case: &Case,
+    memory: &lantern_models::seq2seq::AnyMemory,
+) -> f32 {
+    let ids = &case.decoder_input_ids;
+    let vocab = t.cfg.vocab_size as u32;
+    let mut root = model.start(memory).unwrap();
+    model.step_async(&mut root, &ids[..2]).await.unwrap();
+    let mut beams: Vec<AnyState> = (0..3).map(|_| model.fork(&root).unwrap()).collect();
+    let mut alone: Vec<AnyState> = (0..3).map(|_| model.fork(&root).unwrap()).collect();
+    let mut worst = 0f32;
+    for (round, i) in [2usize, 3].into_iter().enumerate() {
+        let tokens = [
+            ids[i],
+            (7 + round as u32) % vocab,
+            (11 + 3 * round as u32) % vocab,
+        ];
+        let got = model.step_beams_async(&mut beams, &tokens).await.unwrap();
+        assert_eq!(got.len(), 3, "{}", t.name);
+        worst = worst.max(max_diff(&got[0], &case.logits[i]));
+        for (b, state) in alone.iter_mut().enumerate() {
+            let want = model.step_async(state, &tokens[b..=b]).await.unwrap();
+            let d = max_diff(&got[b], &want);
+            assert!(
+                d <= TOL / 10.0,
+                "{}: beam {b} of a batch vs alone: {d:.2e}",
+                t.name
+            );
+        }
+        assert_eq!(got.iter().map(Vec::len).min(), Some(vocab as usize));
+    }
+    assert!(beams.iter().all(|s| s.len() == 4), "{}", t.name);
+    worst
 }
 
 /// The encoder output and the logits of every position of every case, one token at a time.

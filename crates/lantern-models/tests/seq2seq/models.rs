@@ -76,6 +76,49 @@ fn a_failed_step_leaves_the_state_as_it_was() {
     }
 }
 
+/// Beams that cannot be one batch are refused, and leave their states as they were: of
+/// different lengths, of different inputs, a token count other than one per beam, none.
+#[test]
+fn beams_that_are_not_one_batch_are_refused() {
+    for t in models() {
+        let m = load_seq2seq(&t.cfg, t.file).unwrap();
+        let case = &t.cases[0];
+        let memory = m.encode(&case.input_ids).unwrap();
+        let other = m.encode(&case.input_ids).unwrap();
+        let ids = &case.decoder_input_ids;
+        let mut a = m.start(&memory).unwrap();
+        m.step(&mut a, &ids[..2]).unwrap();
+        let b = m.fork(&a).unwrap();
+        let mut shorter = m.start(&memory).unwrap();
+        m.step(&mut shorter, &ids[..1]).unwrap();
+        let mut foreign = m.start(&other).unwrap();
+        m.step(&mut foreign, &ids[..2]).unwrap();
+        let mut lengths = vec![m.fork(&a).unwrap(), shorter];
+        let mut inputs = vec![m.fork(&a).unwrap(), foreign];
+        let mut fine = vec![m.fork(&a).unwrap(), b];
+        let refused = |states: &mut Vec<lantern_models::seq2seq::AnyState>, tokens: &[u32]| {
+            let before: Vec<usize> = states.iter().map(|s| s.len()).collect();
+            assert!(
+                matches!(
+                    m.step_beams(states, tokens),
+                    Err(ModelError::InvalidInput { .. })
+                ),
+                "{}",
+                t.name
+            );
+            let after: Vec<usize> = states.iter().map(|s| s.len()).collect();
+            assert_eq!(before, after, "{}", t.name);
+        };
+        refused(&mut lengths, &[5, 6]);
+        refused(&mut inputs, &[5, 6]);
+        refused(&mut fine, &[5, 6, 7]);
+        refused(&mut fine, &[5]);
+        refused(&mut Vec::new(), &[5]);
+        let got = m.step_beams(&mut fine, &ids[2..4]).unwrap();
+        assert_eq!(got.len(), 2);
+    }
+}
+
 /// The inputs the encoder refuses: none, too many, an id outside the vocabulary.
 #[test]
 fn bad_inputs_are_typed_errors() {

@@ -59,6 +59,20 @@ pub(crate) trait StepModel {
     async fn step(&self, state: &mut Self::State, tokens: &[u32]) -> Result<Vec<f32>, ModelError>;
     /// A copy of `state` that goes on separately (a new beam).
     fn fork(&self, state: &Self::State) -> Result<Self::State, ModelError>;
+    /// Appends `tokens[i]` to `states[i]` (the live beams, all of one length) and returns
+    /// each state's logits, in order. A model that can runs them as one batch (each weight
+    /// read once per step for all beams); by default, one step per beam.
+    async fn step_beams(
+        &self,
+        states: &mut [Self::State],
+        tokens: &[u32],
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        let mut out = Vec::with_capacity(states.len());
+        for (state, &token) in states.iter_mut().zip(tokens) {
+            out.push(self.step(state, &[token]).await?);
+        }
+        Ok(out)
+    }
 }
 
 /// Generates from `model` with the settings `config` (the request's options already laid

@@ -314,8 +314,9 @@ pub(crate) async fn beam_search<M: StepModel>(
             }
         }
         let mut parents: Vec<Option<Beam<M::State>>> = live.into_iter().map(Some).collect();
-        let mut new_live = Vec::with_capacity(n);
-        for (c, &score) in chosen.iter().zip(&chosen_scores) {
+        let mut states = Vec::with_capacity(n);
+        let mut seqs = Vec::with_capacity(n);
+        for c in &chosen {
             let uses_left = uses
                 .get_mut(c.beam)
                 .ok_or(SearchError::Internal("a continuation of no beam"))?;
@@ -323,7 +324,7 @@ pub(crate) async fn beam_search<M: StepModel>(
             let slot = parents
                 .get_mut(c.beam)
                 .ok_or(SearchError::Internal("a continuation of no beam"))?;
-            let (mut state, mut ids) = if *uses_left == 0 {
+            let (state, mut ids) = if *uses_left == 0 {
                 let parent = slot
                     .take()
                     .ok_or(SearchError::Internal("a beam used after it was given away"))?;
@@ -335,7 +336,20 @@ pub(crate) async fn beam_search<M: StepModel>(
                 (model.fork(&parent.state)?, parent.ids.clone())
             };
             ids.push(c.token);
-            let logits = model.step(&mut state, &[c.token]).await?;
+            states.push(state);
+            seqs.push(ids);
+        }
+        drop(parents);
+        // Every beam's next token in one step (a batch where the model can).
+        let tokens: Vec<u32> = chosen.iter().map(|c| c.token).collect();
+        let logits = model.step_beams(&mut states, &tokens).await?;
+        if logits.len() != states.len() {
+            return Err(SearchError::Internal("a step gave logits for other beams"));
+        }
+        let mut new_live = Vec::with_capacity(n);
+        for (((state, ids), logits), &score) in
+            states.into_iter().zip(seqs).zip(logits).zip(&chosen_scores)
+        {
             check_logits(&logits, vocab)?;
             new_live.push(Beam {
                 ids,

@@ -288,6 +288,14 @@ impl StepModel for Decoder<'_> {
     fn fork(&self, state: &AnyState) -> Result<AnyState, ModelError> {
         self.model.fork(state)
     }
+
+    async fn step_beams(
+        &self,
+        states: &mut [AnyState],
+        tokens: &[u32],
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        self.model.step_beams_async(states, tokens).await
+    }
 }
 
 impl Text2Text {

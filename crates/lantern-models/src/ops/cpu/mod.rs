@@ -623,6 +623,25 @@ impl Backend for Cpu {
         })
     }
 
+    fn concat_rows(&self, parts: &[&CpuTensor]) -> Result<CpuTensor> {
+        let Some(first) = parts.first() else {
+            return Err(ModelError::shape("concat_rows", "no tensors"));
+        };
+        let cols = first.cols;
+        if let Some(bad) = parts.iter().find(|p| p.cols != cols) {
+            return Err(ModelError::shape(
+                "concat_rows",
+                format!("{} columns after {cols}", bad.cols),
+            ));
+        }
+        let rows = parts.iter().map(|p| p.rows).sum();
+        let mut data = Vec::with_capacity(rows * cols);
+        for p in parts {
+            data.extend_from_slice(&p.data);
+        }
+        Ok(CpuTensor { rows, cols, data })
+    }
+
     fn gather_rows(&self, x: &CpuTensor, rows: &[usize]) -> Result<CpuTensor> {
         if let Some(&bad) = rows.iter().find(|&&r| r >= x.rows) {
             return Err(ModelError::shape(
@@ -641,8 +660,10 @@ impl Backend for Cpu {
         })
     }
 
-    /// In wasm the f32 matmul is single-threaded (the packed kernel), so the threaded build
-    /// gets its parallelism from running batches side by side; natively `gemm` uses the pool.
+    /// In wasm the threaded build runs batches side by side: whole passes on each thread hand
+    /// nothing over between ops. (The packed f32 kernel also splits a large product over a
+    /// pass's threads, which is what a lone decoder step, as a text-to-text model's, has.)
+    /// Natively `gemm` uses the pool.
     fn batches_side_by_side(&self) -> bool {
         cfg!(target_arch = "wasm32")
     }

@@ -13,6 +13,7 @@
 //! multiply and one add each (no FMA): the simd128 kernel and the portable one compute the same
 //! bits, and the portable one is the oracle its tests compare against.
 
+use super::team;
 use crate::error::{ModelError, Result};
 
 /// Columns of `Wᵀ` per packed panel: two f32x4 vectors.
@@ -81,34 +82,75 @@ impl PackedF32 {
             )));
         }
         let m = x.len() / k;
-        let mut out = vec![0f32; m * n];
-        for (p, panel) in self.panels.chunks_exact(NR * k).enumerate() {
-            let col0 = p * NR;
-            let cols = (n - col0).min(NR);
-            let mut b = [0f32; NR];
-            b[..cols].copy_from_slice(&bias[col0..col0 + cols]);
-            let tile = Tile {
-                x,
-                k,
-                panel,
-                bias: &b,
-                n,
-                col0,
-                cols,
-            };
-            let mut i = 0;
-            while i + MR <= m {
-                tile.run::<MR>(i, &mut out, portable);
-                i += MR;
+        // The panels in groups, one parallel task each (the threads of a forward pass:
+        // `team`), each group's columns computed into its own buffer and copied into place
+        // after. A small product stays one task: a decode step's 512 x 512 is ~13 µs of work,
+        // and a task costs ~1-2 µs to hand over.
+        let panels = n.div_ceil(NR);
+        let per_task = if m * n * k < PARALLEL_MACS {
+            panels.max(1)
+        } else {
+            PANELS_PER_TASK
+        };
+        let mut parts: Vec<(usize, Vec<f32>)> = (0..panels)
+            .step_by(per_task)
+            .map(|p0| {
+                let cols = (n - p0 * NR).min(per_task * NR);
+                (p0, vec![0f32; m * cols])
+            })
+            .collect();
+        let run = |(p0, part): &mut (usize, Vec<f32>)| {
+            let width = part.len() / m.max(1);
+            let last = (*p0 + per_task).min(panels);
+            for p in *p0..last {
+                let panel = &self.panels[p * NR * k..(p + 1) * NR * k];
+                let col0 = p * NR;
+                let cols = (n - col0).min(NR);
+                let mut b = [0f32; NR];
+                b[..cols].copy_from_slice(&bias[col0..col0 + cols]);
+                let tile = Tile {
+                    x,
+                    k,
+                    panel,
+                    bias: &b,
+                    n: width,
+                    col0: col0 - *p0 * NR,
+                    cols,
+                };
+                let mut i = 0;
+                while i + MR <= m {
+                    tile.run::<MR>(i, part, portable);
+                    i += MR;
+                }
+                while i < m {
+                    tile.run::<1>(i, part, portable);
+                    i += 1;
+                }
             }
-            while i < m {
-                tile.run::<1>(i, &mut out, portable);
-                i += 1;
+        };
+        if parts.len() == 1 {
+            parts.iter_mut().for_each(run);
+        } else {
+            team::for_each(parts.iter_mut().collect(), run);
+        }
+        if let [(_, only)] = parts.as_mut_slice() {
+            return Ok(std::mem::take(only));
+        }
+        let mut out = vec![0f32; m * n];
+        for (p0, part) in &parts {
+            let (col0, width) = (p0 * NR, part.len() / m.max(1));
+            for (dst, src) in out.chunks_exact_mut(n).zip(part.chunks_exact(width)) {
+                dst[col0..col0 + width].copy_from_slice(src);
             }
         }
         Ok(out)
     }
 }
+
+/// Panels (of [`NR`] columns) per parallel task: 64 output columns.
+const PANELS_PER_TASK: usize = 8;
+/// Products smaller than this many multiply-adds run as one task.
+const PARALLEL_MACS: usize = 1 << 17;
 
 /// One panel against rows of `x`.
 struct Tile<'a> {

@@ -547,6 +547,10 @@ impl Backend for Gpu {
         Ok(self.gpu.mean_rows(x)?)
     }
 
+    fn concat_rows(&self, parts: &[&GpuTensor]) -> Result<GpuTensor> {
+        Ok(self.gpu.concat_rows(parts)?)
+    }
+
     fn gather_rows(&self, x: &GpuTensor, rows: &[usize]) -> Result<GpuTensor> {
         Ok(self.gpu.gather_rows(x, rows)?)
     }
