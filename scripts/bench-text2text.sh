@@ -31,7 +31,7 @@
 # Usage: scripts/bench-text2text.sh [--rounds N] [--runs R] [--only native|browser]
 #   (defaults: 1 round, 3 runs)
 # LANTERN_REF_VENV: the Python with torch, transformers and optimum-onnx (default
-# target/fixtures/venv-torch; pinned packages are added to it). LANTERN_ORT_VENV: onnxruntime's
+# target/fixtures/venv-torch; pinned packages are added to it: optimum's export needs onnxruntime too). LANTERN_ORT_VENV: onnxruntime's
 # (default target/venv-ort, made here with scripts/bench-vision.sh's pins).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +53,7 @@ names=(t5-small-random opus-mt-en-de-random)
 declare -A task=([t5-small-random]=summarization [opus-mt-en-de-random]=translation)
 
 venv=${LANTERN_REF_VENV:-target/fixtures/venv-torch}
-want="torch==2.9.1 transformers==4.57.1 tokenizers==0.22.2 safetensors==0.6.2 numpy==2.2.6 huggingface_hub==0.36.2 onnx==1.23.2 optimum==2.1.0 optimum-onnx==0.1.0"
+want="torch==2.9.1 transformers==4.57.1 tokenizers==0.22.2 safetensors==0.6.2 numpy==2.2.6 huggingface_hub==0.36.2 onnx==1.23.2 onnxruntime==1.31.1 optimum==2.1.0 optimum-onnx==0.1.0"
 stamp=$venv/.lantern-requirements-bench-text2text
 if [[ ! -x $venv/bin/python || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   [[ -x $venv/bin/python ]] || python3 -m venv "$venv"

@@ -312,6 +312,29 @@ pub async fn gather_and_table<B: Backend>(be: &B) {
         .flat_map(|&r| x[r as usize * cols..][..cols].to_vec())
         .collect();
     assert_eq!(got, want, "embedding from a table");
+    // concat_rows puts parts back one under the other, exactly; no parts, or parts of other
+    // widths, are shape errors.
+    let parts = [
+        be.gather_rows(&t, &[3]).unwrap(),
+        be.gather_rows(&t, &[7, 8, 9]).unwrap(),
+        be.gather_rows(&t, &[0]).unwrap(),
+    ];
+    let got = read(
+        be,
+        &be.concat_rows(&parts.iter().collect::<Vec<_>>()).unwrap(),
+    )
+    .await;
+    let want: Vec<f32> = [3usize, 7, 8, 9, 0]
+        .iter()
+        .flat_map(|&r| x[r * cols..][..cols].to_vec())
+        .collect();
+    assert_eq!(got, want, "concat_rows");
+    assert!(be.concat_rows(&[]).is_err(), "concat_rows of nothing");
+    let narrow = be.tensor(vec![0.0; 8], 1, 8).unwrap();
+    assert!(
+        be.concat_rows(&[&parts[0], &narrow]).is_err(),
+        "concat_rows of other widths"
+    );
 }
 
 /// The windows of a 1-D convolution (`unfold1d`) followed by `linear`: a convolution, against

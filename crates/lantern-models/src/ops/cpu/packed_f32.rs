@@ -85,9 +85,9 @@ impl PackedF32 {
         // The panels in groups, one parallel task each (the threads of a forward pass:
         // `team`), each group's columns computed into its own buffer and copied into place
         // after. A small product stays one task: a decode step's 512 x 512 is ~13 µs of work,
-        // and a task costs ~1-2 µs to hand over.
+        // and a task costs ~1-2 µs to hand over. So does every product without a second thread.
         let panels = n.div_ceil(NR);
-        let per_task = if m * n * k < PARALLEL_MACS {
+        let per_task = if m * n * k < PARALLEL_MACS || rayon::current_num_threads() <= 1 {
             panels.max(1)
         } else {
             PANELS_PER_TASK
