@@ -55,10 +55,10 @@ rustup toolchain install "$toolchain" --profile minimal --component rustfmt,clip
 downloads &
 downloads_pid=$!
 
-# The three tools compiled from crates.io share one target folder (their common dependencies,
+# The tools compiled from crates.io share one target folder (their common dependencies,
 # clap, serde, syn and the like, compile once) and one profile: without the release profile's
-# full optimization, since none of them does heavy work of its own (wasm-bindgen rewrites
-# modules in a second or two; trunk and cargo-fuzz wait on cargo).
+# full optimization, since neither does heavy work of its own (wasm-bindgen rewrites modules
+# in a second or two; trunk waits on cargo).
 export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
   CARGO_PROFILE_RELEASE_OPT_LEVEL=1
 tools_target=${CARGO_TARGET_DIR:-$PWD/target}/tools
@@ -79,12 +79,6 @@ if [[ "$(trunk --version 2>/dev/null)" != "trunk 0.21.14" ]]; then
   echo "setup: installing trunk 0.21.14"
   cargo install trunk --version 0.21.14 --locked --force --no-default-features \
     --target-dir "$tools_target"
-fi
-
-# cargo-fuzz drives the fuzz target (scripts/fuzz.sh, built with the nightly above).
-if [[ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz 0.13.2" ]]; then
-  echo "setup: installing cargo-fuzz 0.13.2"
-  cargo install cargo-fuzz --version 0.13.2 --locked --force --target-dir "$tools_target"
 fi
 
 if ! wait "$downloads_pid"; then

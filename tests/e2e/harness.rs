@@ -547,10 +547,39 @@ fn delete_session(port: u16, session: &str) {
     let request = format!(
         "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
-    if stream.write_all(request.as_bytes()).is_ok() {
-        let mut answer = Vec::new();
-        let _ = stream.read_to_end(&mut answer);
+    if stream.write_all(request.as_bytes()).is_err() {
+        return;
     }
+    // Read the answer up to its end by its Content-Length: chromedriver keeps the connection
+    // open despite `Connection: close`, so reading to end of stream would wait out the read
+    // timeout (10 s in every test).
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&chunk[..n]);
+        if response_complete(&answer) {
+            break;
+        }
+    }
+}
+
+/// Whether `bytes` hold a whole HTTP/1.1 response: its headers and `Content-Length` bytes of
+/// body (a response without the header ends with its headers).
+fn response_complete(bytes: &[u8]) -> bool {
+    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let headers = String::from_utf8_lossy(&bytes[..end]);
+    let length = headers
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    bytes.len() >= end + 4 + length
 }
 
 /// What `wait_for` looks at.
