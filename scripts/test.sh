@@ -38,8 +38,10 @@ gpu=$test_features
 # as the wrapper of the workspace's crates (what `cargo clippy` does for `cargo check`), it
 # lints each crate and then compiles it, so the dependencies compile once, not three times
 # (ARCHITECTURE.md, "CI time"). The native build lints every target of every crate (libraries,
-# binaries, tests, examples) with the GPU features; the browser build every wasm32 library and
-# browser test; the end-to-end build the e2e crate. Every cargo command of a build that another
+# binaries, tests, examples) with the GPU features; the browser build the wasm32 libraries its
+# tests use and the browser tests; the web build the page (lantern-app) and the
+# single-threaded worker with the GPU backend (not the threaded one: build-web.sh says why);
+# the end-to-end build the e2e crate. Every cargo command of a build that another
 # reuses must carry it (the wrapper is part of cargo's fingerprint).
 clippy=(env RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
         CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__)
@@ -111,7 +113,7 @@ wait $mirror_pid 2>/dev/null || true
 no_leftovers "$before" "the browser tests"
 
 step "end-to-end: built Spaces in headless Chromium"
-LANTERN_WEB_BUILD=fast scripts/build-web.sh
+"${clippy[@]}" LANTERN_WEB_BUILD=fast scripts/build-web.sh
 before=$(test_processes)
 # One browser and one model at a time: the machines have 2 cores.
 "${clippy[@]}" cargo test --locked -p lantern-e2e -- --test-threads=1
