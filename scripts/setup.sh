@@ -55,10 +55,10 @@ rustup toolchain install "$toolchain" --profile minimal --component rustfmt,clip
 downloads &
 downloads_pid=$!
 
-# The tools compiled from crates.io share one target folder (their common dependencies,
-# clap, serde, syn and the like, compile once) and one profile: without the release profile's
-# full optimization, since neither does heavy work of its own (wasm-bindgen rewrites modules
-# in a second or two; trunk waits on cargo).
+# wasm-bindgen-cli, compiled from crates.io (the one tool that is; the page is built without
+# Trunk since stop 26, scripts/build-web.sh says why): without the release profile's full
+# optimization, since it does no heavy work of its own (it rewrites a module in a second or
+# two), in a target folder of its own that later runs reuse.
 export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
   CARGO_PROFILE_RELEASE_OPT_LEVEL=1
 tools_target=${CARGO_TARGET_DIR:-$PWD/target}/tools
@@ -70,15 +70,6 @@ if [[ "$have" != "$want" ]]; then
   echo "setup: installing wasm-bindgen-cli $want (have: ${have:-none})"
   # Not --locked: its lockfile pins a webpki-roots release the registry no longer offers.
   cargo install wasm-bindgen-cli --version "$want" --force --target-dir "$tools_target"
-fi
-
-# Trunk builds the page; 0.21.14 is the newest that accepts rustc 1.95 (TOOLCHAIN.md §1).
-# Without its default features (TLS for downloading tools and checking for updates: it runs
-# offline here, with the tools installed above).
-if [[ "$(trunk --version 2>/dev/null)" != "trunk 0.21.14" ]]; then
-  echo "setup: installing trunk 0.21.14"
-  cargo install trunk --version 0.21.14 --locked --force --no-default-features \
-    --target-dir "$tools_target"
 fi
 
 if ! wait "$downloads_pid"; then

@@ -179,7 +179,8 @@ fn refuse(status: StatusCode) -> Response<Body> {
     resp
 }
 
-/// Trunk's hashed output (`lantern-app-0123456789abcdef.js`): content-addressed, never changes.
+/// The page build's hashed output (`lantern-app-0123456789abcdef.js`, scripts/build-web.sh):
+/// content-addressed, never changes.
 pub fn is_hashed(name: &str) -> bool {
     name.rsplit_once('.').is_some_and(|(stem, _)| {
         stem.rsplit_once('-')
