@@ -45,25 +45,17 @@ mv "$staging/opt.wasm" "$out/${app}_bg.wasm"
 sed "s/lantern-app_bg\.wasm/${app}_bg.wasm/g" "$staging/lantern-app.js" >"$out/$app.js"
 cp static/lantern.css "$out/$css"
 cp static/worker.js "$out/worker/worker.js"
-cat >"$out/index.html" <<HTML
-<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <meta name="color-scheme" content="light dark" />
-    <title>Lantern demo</title>
-    <link rel="stylesheet" href="./$css" integrity="$(sri "$out/$css")"/>
-    <link rel="modulepreload" href="./$app.js" crossorigin="anonymous" integrity="$(sri "$out/$app.js")">
-    <link rel="preload" href="./${app}_bg.wasm" crossorigin="anonymous" integrity="$(sri "$out/${app}_bg.wasm")" as="fetch" type="application/wasm">
-    <script type="module">
+# index.html is Trunk's template (crates/lantern-app/index.html, also what `trunk serve`
+# reads) with its comment and `data-trunk` links replaced by the built files.
+links="    <link rel=\"stylesheet\" href=\"./$css\" integrity=\"$(sri "$out/$css")\"/>
+    <link rel=\"modulepreload\" href=\"./$app.js\" crossorigin=\"anonymous\" integrity=\"$(sri "$out/$app.js")\">
+    <link rel=\"preload\" href=\"./${app}_bg.wasm\" crossorigin=\"anonymous\" integrity=\"$(sri "$out/${app}_bg.wasm")\" as=\"fetch\" type=\"application/wasm\">
+    <script type=\"module\">
 import init from './$app.js';
 await init({ module_or_path: './${app}_bg.wasm' });
-    </script>
-  </head>
-  <body></body>
-</html>
-HTML
+    </script>"
+LINKS=$links awk '/<!--/, /-->/ { next } /data-trunk/ { next }
+  /<\/head>/ { print ENVIRON["LINKS"] } { print }' crates/lantern-app/index.html >"$out/index.html"
 
 echo "build-web: worker, single-threaded, with the WebGPU backend"
 # Only this build can hold the GPU backend (wgpu's handles are Send + Sync in a browser only
@@ -82,9 +74,9 @@ flags=(-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128
        -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base)
 # Never through clippy-driver (scripts/test.sh lints the other two builds through it): the
 # stable toolchain's driver cannot compile against the nightly's std.
-env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS RUSTFLAGS="${flags[*]}" cargo "+$nightly" build --locked --target wasm32-unknown-unknown \
-  -p lantern-worker --features threads --profile wasm-worker \
-  -Z build-std=panic_abort,std --target-dir target/threads
+env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS RUSTFLAGS="${flags[*]}" \
+  cargo "+$nightly" build --locked --target wasm32-unknown-unknown -p lantern-worker \
+  --features threads --profile wasm-worker -Z build-std=panic_abort,std --target-dir target/threads
 wasm-bindgen --target web --no-typescript --out-dir "$out/worker/mt" \
   target/threads/wasm32-unknown-unknown/wasm-worker/lantern_worker.wasm
 

@@ -1,7 +1,7 @@
 //! The image demos, built by `lantern build` and served by `lantern serve`, in headless
 //! Chromium against the mirror: a photo uploaded through the `image-input` file picker; the
-//! labels (EfficientNet-Lite0; a tiny ResNet on WebGPU) and boxes (the tiny DETR) the page shows equal `lantern run`'s,
-//! with threads and without, and on WebGPU (SwiftShader, forced with `?backend=webgpu`: the
+//! labels (EfficientNet-Lite0; a tiny ResNet on WebGPU) and boxes (the tiny DETR) the page
+//! shows equal `lantern run`'s, with threads and without, and on WebGPU (SwiftShader, forced with `?backend=webgpu`: the
 //! automatic choice takes the CPU over a software adapter). The page's pixels are the browser's
 //! decoding of the PNG, which is lossless, so they equal the CLI's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
