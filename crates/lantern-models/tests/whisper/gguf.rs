@@ -5,11 +5,15 @@
 
 use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use candle_core::{Device, Tensor};
+#[cfg(not(target_arch = "wasm32"))]
 use candle_transformers::models::whisper::{self as candle_whisper, quantized_model};
 use lantern_models::ops::cpu::Cpu;
-use lantern_models::whisper::{Config, Whisper, load_whisper_gguf_on};
+#[cfg(not(target_arch = "wasm32"))]
+use lantern_models::whisper::Config;
+use lantern_models::whisper::{Whisper, load_whisper_gguf_on};
 use lantern_models::{ModelBytes, ModelError};
 
+#[cfg(not(target_arch = "wasm32"))]
 use crate::common::max_diff;
 use crate::common::ready;
 use crate::common::whisper::{Tiny, WhisperTol, against_goldens, models};
@@ -81,6 +85,8 @@ fn a_q8_0_gguf_is_close_to_the_f32_model() {
 /// the model here uses the tanh form in its feed-forward layers, as candle does everywhere),
 /// and it always uses the sinusoidal encoder positions (the file here has none, so Lantern uses
 /// them too).
+/// Natively only: candle-transformers is not built for wasm32 (Cargo.toml says why).
+#[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn an_f16_gguf_matches_candle() {
     // candle's Whisper has feed-forward layers of 4 d_model (its config has no field for
