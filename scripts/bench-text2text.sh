@@ -33,6 +33,8 @@
 # LANTERN_REF_VENV: the Python with torch, transformers and optimum-onnx (default
 # target/fixtures/venv-torch; pinned packages are added to it: optimum's export needs onnxruntime too). LANTERN_ORT_VENV: onnxruntime's
 # (default target/venv-ort, made here with scripts/bench-vision.sh's pins).
+# LANTERN_BENCH_BASELINE_WORKER: a copy of an earlier build's target/web/app/worker, run beside
+# the current one in the browser rows (an A/B of two versions on the same machine and load).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -149,6 +151,12 @@ PY
   done
   rm -rf "$tmp/cache"
   cp -r target/web/app/worker "$site/worker"
+  # An A/B in the same run: another version's worker builds (a copy of an earlier
+  # target/web/app/worker) as `st-base` / `mt-base`, reported as "baseline worker" rows.
+  if [[ -n ${LANTERN_BENCH_BASELINE_WORKER:-} ]]; then
+    cp -r "$LANTERN_BENCH_BASELINE_WORKER/st" "$site/worker/st-base"
+    cp -r "$LANTERN_BENCH_BASELINE_WORKER/mt" "$site/worker/mt-base"
+  fi
   serve_log=$tmp/serve.log
   "$ort_py" scripts/reference/bench_vision.py serve "$site" >"$serve_log" 2>&1 &
   pids+=($!)
@@ -179,6 +187,9 @@ for round in $(seq "$rounds"); do
         ((threads == 1)) || build=mt
         row onnxruntime-web browser "engine=onnxruntime-web-text2text&threads=$threads"
         row lantern-wasm browser "engine=lantern-text2text&build=$build&threads=$threads&demo=demos/$name.json&task=${task[$name]}"
+        if [[ -n ${LANTERN_BENCH_BASELINE_WORKER:-} ]]; then
+          row lantern-wasm-base browser "engine=lantern-text2text&build=$build-base&threads=$threads&demo=demos/$name.json&task=${task[$name]}"
+        fi
       done
     fi
   done

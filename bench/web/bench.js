@@ -512,7 +512,8 @@ async function lanternText2text() {
       if (run > 0) { times.push(ms); firsts.push(first ?? NaN); }
     }
     const o = output.output;
-    rows.push(text2textRow("lantern-wasm", name, bench, mode, o.tokens, times, firsts, {
+    const engine = build.endsWith("-base") ? "lantern-wasm-base" : "lantern-wasm";
+    rows.push(text2textRow(engine, name, bench, mode, o.tokens, times, firsts, {
       build, threads: started.threads, task, load_s,
       same_input_ids: o.input_tokens === bench.input_ids.length,
     }));

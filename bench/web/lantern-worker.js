@@ -6,14 +6,17 @@
 const queued = [];
 self.onmessage = (e) => queued.push(e);
 const params = new URLSearchParams(self.location.search);
-const build = params.get("build") === "mt" ? "mt" : "st";
+// `st`, `mt`, or `st-base` / `mt-base`: a second copy of the builds (scripts/bench-text2text.sh,
+// LANTERN_BENCH_BASELINE_WORKER) for an A/B of two versions in the same run.
+const build = /^(st|mt)(-base)?$/.test(params.get("build")) ? params.get("build") : "st";
+const threaded = build.startsWith("mt");
 const threads = Math.max(1, Number(params.get("threads") || "1"));
 
 async function start() {
   const mod = await import(`./worker/${build}/lantern_worker.js`);
   const wasm = await mod.default();
-  if (build === "mt") await mod.initThreadPool(threads);
-  const handler = mod.start(build === "mt" ? threads : 1);
+  if (threaded) await mod.initThreadPool(threads);
+  const handler = mod.start(threaded ? threads : 1);
   // The worker's own handler (`self.onmessage`, set by `start`) takes objects too (a request
   // with binary attachments is `{message, buffers}`), so the memory question is answered here
   // and never reaches it.

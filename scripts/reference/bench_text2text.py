@@ -429,6 +429,7 @@ def rows(args):
 
 ENGINES = [("lantern", "Lantern native"), ("onnxruntime", "onnxruntime native"),
            ("transformers", "transformers (torch)"), ("lantern-wasm", "Lantern wasm (Chromium)"),
+           ("lantern-wasm-base", "Lantern wasm, baseline worker (Chromium)"),
            ("onnxruntime-web", "onnxruntime-web wasm (Chromium)")]
 MODES = [("greedy", "greedy"), ("beam4", "beam 4")]
 
@@ -462,7 +463,7 @@ def report(args):
                 label = name
                 if engine == "transformers":
                     label = f"transformers (torch {rs[0].get('torch', '?')})"
-                if engine == "lantern-wasm":
+                if engine in ("lantern-wasm", "lantern-wasm-base"):
                     label += f" ({rs[0].get('build')} build)"
                 load = ", ".join(f"{r.get('load1', float('nan')):.1f}" for r in rs if r["mode"] == "greedy")
                 print(f"| {label} | {threads} | {cell('greedy')} | {cell('beam4')} | {same}{'' if same else ' ✗'} "
@@ -472,7 +473,8 @@ def report(args):
             by.setdefault((r["engine"], int(r["threads"]), r["mode"]), {})[r.get("round", 0)] = r
         # Native against native, wasm against onnxruntime-web, at the same thread count.
         lines = []
-        for a, b in [("lantern", "onnxruntime"), ("lantern-wasm", "onnxruntime-web")]:
+        for a, b in [("lantern", "onnxruntime"), ("lantern-wasm", "onnxruntime-web"),
+                     ("lantern-wasm-base", "onnxruntime-web"), ("lantern-wasm", "lantern-wasm-base")]:
             for t in (1, 2):
                 cells = []
                 for mode, _ in MODES:

@@ -675,6 +675,13 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
     }
 }
 
+/// Log-probabilities of one row of logits (beam search), the same bits on every target:
+/// `x - max - ln(sum(exp(x - max)))` in f32, the exponentials (~2 ulp, vectorized) summed in
+/// f64. A row whose largest value is not finite is returned as it is.
+pub fn log_softmax(logits: &[f32]) -> Vec<f32> {
+    cpu::math::log_softmax(logits)
+}
+
 /// The index of the largest value (the first one on ties; 0 for an empty slice): greedy
 /// decoding, the same rule on every backend.
 pub fn argmax(values: &[f32]) -> u32 {

@@ -163,15 +163,10 @@ pub(crate) fn banned_ngram_tokens(ids: &[u32], n: usize) -> Vec<u32> {
         .collect()
 }
 
-/// `log_softmax` over one row, as torch computes it in f32: `x - max - log(sum(exp(x - max)))`.
+/// `log_softmax` over one row, as torch computes it in f32: `x - max - log(sum(exp(x - max)))`
+/// (the op layer's, whose `exp` and `max` are not libm calls in wasm).
 pub(crate) fn log_softmax(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    if !max.is_finite() {
-        return logits.to_vec();
-    }
-    let sum: f64 = logits.iter().map(|&x| f64::from(x - max).exp()).sum();
-    let lse = sum.ln() as f32;
-    logits.iter().map(|&x| (x - max) - lse).collect()
+    lantern_models::ops::log_softmax(logits)
 }
 
 #[cfg(test)]

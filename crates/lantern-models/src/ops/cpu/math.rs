@@ -221,8 +221,17 @@ pub fn softmax_lanes(x: &mut [f32]) {
 /// In place: `x = exp(x - max(x))`, a plain map that the compiler vectorizes whole.
 #[inline(always)]
 fn exponentials(x: &mut [f32]) {
-    // Comparisons rather than `f32::max`, which is a libm call in wasm (NaNs are skipped
-    // either way); in lanes, so that it vectorizes too (the max is exact whatever the order).
+    let max = max_of(x);
+    for v in x.iter_mut() {
+        *v = exp(*v - max);
+    }
+}
+
+/// The largest value (NaNs skipped; -inf for none). Comparisons rather than `f32::max`,
+/// which is a libm call in wasm (NaNs are skipped either way); in lanes, so that it
+/// vectorizes too (the max is exact whatever the order).
+#[inline(always)]
+fn max_of(x: &[f32]) -> f32 {
     let mut m = [f32::NEG_INFINITY; LANES];
     let mut chunks = x.chunks_exact(LANES);
     for c in &mut chunks {
@@ -230,14 +239,35 @@ fn exponentials(x: &mut [f32]) {
             m[l] = if c[l] > m[l] { c[l] } else { m[l] };
         }
     }
-    let max = chunks
+    chunks
         .remainder()
         .iter()
         .chain(&m)
-        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
-    for v in x.iter_mut() {
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+}
+
+/// `x - max - ln(sum(exp(x - max)))` over one row (the log-probabilities of a beam search
+/// step), in f32 as torch computes it; the f32 exponentials ([`exp`], vectorized) summed in
+/// f64 in index order. A row whose largest value is not finite (all -inf, or an inf) is
+/// returned as it is.
+///
+/// Not `f32::max` and `f64::exp`: both are libm calls in wasm, and a beam step takes this over
+/// the whole vocabulary for every beam (58101 values for opus-mt).
+pub fn log_softmax(x: &[f32]) -> Vec<f32> {
+    let max = max_of(x);
+    if !max.is_finite() {
+        return x.to_vec();
+    }
+    let mut e = x.to_vec();
+    for v in e.iter_mut() {
         *v = exp(*v - max);
     }
+    let sum: f64 = e.iter().map(|&v| f64::from(v)).sum();
+    let lse = sum.ln() as f32;
+    for (e, &v) in e.iter_mut().zip(x) {
+        *e = (v - max) - lse;
+    }
+    e
 }
 
 #[inline(always)]
@@ -260,6 +290,32 @@ pub fn f16_to_f32(h: u16) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Against the f64 definition over a vocabulary-sized row: within 2e-6 relative to the
+    /// logit range; non-finite rows as they are.
+    #[test]
+    fn log_softmax_is_the_definition() {
+        let x: Vec<f32> = (0..58101)
+            .map(|i| ((i as f32 * 0.618).sin() * 12.0) - if i % 7 == 0 { 1e30 } else { 0.0 })
+            .collect();
+        let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+        let lse = max + x.iter().map(|&v| (v as f64 - max).exp()).sum::<f64>().ln();
+        let got = log_softmax(&x);
+        for (g, &v) in got.iter().zip(&x) {
+            let want = v as f64 - lse;
+            assert!(
+                (*g as f64 - want).abs() <= 2e-6 * 24.0 + want.abs() * 1e-7,
+                "{g} {want}"
+            );
+        }
+        let total: f64 = got.iter().map(|&v| (v as f64).exp()).sum();
+        assert!((total - 1.0).abs() < 1e-5, "{total}");
+        let dead = [f32::NEG_INFINITY; 3];
+        assert_eq!(log_softmax(&dead), dead);
+        let inf = [1.0, f32::INFINITY];
+        assert_eq!(log_softmax(&inf), inf);
+        assert!(log_softmax(&[]).is_empty());
+    }
 
     /// The branchy `exp` this file had before the branch-free one: the oracle for its bits.
     fn exp_branchy(x: f32) -> f32 {
