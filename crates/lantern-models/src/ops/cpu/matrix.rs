@@ -185,6 +185,9 @@ fn float<T: PodBlock + Widen>(m: &CpuMatrix, x: &[f32], n: usize) -> Result<Vec<
         if n <= FEW_TOKENS && T::dots(wr, x, m.cols, out) {
             return;
         }
+        // The buffer is made on first use: f32 and f16 rows of a decode step never need it
+        // (an output table's product has ~1800 tasks, each zeroing a row it would not use).
+        row.resize(m.cols, 0.0);
         T::widen(wr, row);
         for (o, xt) in out.iter_mut().zip(x.chunks_exact(m.cols)) {
             *o = dot(row, xt);
@@ -192,7 +195,7 @@ fn float<T: PodBlock + Widen>(m: &CpuMatrix, x: &[f32], n: usize) -> Result<Vec<
     };
     let tasks: Vec<_> = by_row.chunks_mut(n * ROWS_PER_TASK).enumerate().collect();
     team::for_each(tasks, |(task, out)| {
-        let mut row = vec![0f32; m.cols];
+        let mut row = Vec::new();
         for (i, out) in out.chunks_mut(n).enumerate() {
             work(&mut row, (task * ROWS_PER_TASK + i, out));
         }
