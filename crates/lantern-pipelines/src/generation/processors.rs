@@ -133,7 +133,7 @@ impl Processors {
             }
         }
         if self.renormalize {
-            let normal = log_softmax(scores);
+            let normal = lantern_models::ops::log_softmax(scores);
             scores.copy_from_slice(&normal);
         }
     }
@@ -161,12 +161,6 @@ pub(crate) fn banned_ngram_tokens(ids: &[u32], n: usize) -> Vec<u32> {
         .filter(|w| w[..n - 1] == *tail)
         .map(|w| w[n - 1])
         .collect()
-}
-
-/// `log_softmax` over one row, as torch computes it in f32: `x - max - log(sum(exp(x - max)))`
-/// (the op layer's, whose `exp` and `max` are not libm calls in wasm).
-pub(crate) fn log_softmax(logits: &[f32]) -> Vec<f32> {
-    lantern_models::ops::log_softmax(logits)
 }
 
 #[cfg(test)]
@@ -225,7 +219,7 @@ mod tests {
 
     #[test]
     fn log_softmax_sums_to_one() {
-        let lp = log_softmax(&[1.0, 2.0, 3.0]);
+        let lp = lantern_models::ops::log_softmax(&[1.0, 2.0, 3.0]);
         let total: f32 = lp.iter().map(|x| x.exp()).sum();
         assert!((total - 1.0).abs() < 1e-6);
     }

@@ -13,7 +13,7 @@
 //! end condition are transformers' own.
 
 use super::config::{GenerationConfig, Lengths, Stopping};
-use super::processors::{Processors, log_softmax};
+use super::processors::Processors;
 use super::{SearchError, StepModel};
 use crate::steps::{Steps, stop_here};
 
@@ -136,10 +136,10 @@ fn penalty(len: usize, length_penalty: f64) -> f32 {
 /// every one is a single comparison with the worst kept. (Selecting with
 /// `select_nth_unstable_by` over an index vector cost a shuffle of the whole vocabulary.)
 fn top<T>(items: &[T], k: usize, key: impl Fn(&T) -> f32) -> Vec<usize> {
-    let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
     if k == 0 {
         return Vec::new();
     }
+    let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
     for (i, item) in items.iter().enumerate() {
         let v = key(item);
         // A later item enters only above an equal: the lower index stays first.
@@ -208,7 +208,7 @@ pub(crate) async fn beam_search<M: StepModel>(
         // b. log-probabilities, processed, plus each beam's score.
         let mut candidates: Vec<Candidate> = Vec::with_capacity(keep * n);
         for (b, beam) in live.iter().enumerate() {
-            let mut scored = log_softmax(&beam.logits);
+            let mut scored = lantern_models::ops::log_softmax(&beam.logits);
             search.processors.apply(&beam.ids, &mut scored);
             scored.iter_mut().for_each(|x| *x += beam.score);
             // The best `keep` of each beam hold the best `keep` of all.

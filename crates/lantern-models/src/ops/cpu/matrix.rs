@@ -181,12 +181,12 @@ fn float<T: PodBlock + Widen>(m: &CpuMatrix, x: &[f32], n: usize) -> Result<Vec<
     let work = |row: &mut Vec<f32>, (r, out): (usize, &mut [f32])| {
         let wr = &w[r * m.cols..(r + 1) * m.cols];
         // A few tokens (decoding): straight from the weights where the type has a kernel for
-        // it; more: widened once for all tokens.
-        if n <= FEW_TOKENS && T::dots(wr, x, m.cols, out) {
+        // it; more: widened once for all tokens (f32 rows: always straight, nothing to widen).
+        if (n <= FEW_TOKENS || T::IN_PLACE) && T::dots(wr, x, m.cols, out) {
             return;
         }
-        // The buffer is made on first use: f32 and f16 rows of a decode step never need it
-        // (an output table's product has ~1800 tasks, each zeroing a row it would not use).
+        // The buffer is made on first use: f32 rows and f16 rows of a decode step never
+        // need it (an output table's product has ~1800 tasks, each zeroed a row for nothing).
         row.resize(m.cols, 0.0);
         T::widen(wr, row);
         for (o, xt) in out.iter_mut().zip(x.chunks_exact(m.cols)) {
@@ -214,6 +214,9 @@ trait Widen: Sized {
     fn dots(_row: &[Self], _x: &[f32], _cols: usize, _out: &mut [f32]) -> bool {
         false
     }
+    /// Whether `dots` is the better path for any number of tokens (rows that need no
+    /// widening), not only up to [`FEW_TOKENS`].
+    const IN_PLACE: bool = false;
 }
 
 /// Up to this many tokens, f16 rows are read as stored for each token rather than widened
@@ -237,6 +240,7 @@ impl Widen for f32 {
         }
         true
     }
+    const IN_PLACE: bool = true;
 }
 
 impl Widen for f16 {
