@@ -25,17 +25,17 @@
 //! in the settings the pipeline made from them before it runs — what the browser rows get from
 //! a served generation_config.json without those keys.
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // As the `lantern` CLI does: the peak memory is then what a user of the CLI sees.
     lantern_pipelines::process::use_one_malloc_arena();
     native::main()
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 fn main() {}
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 mod native {
     use std::path::PathBuf;
     use std::time::Instant;

@@ -37,6 +37,9 @@ pub(crate) trait Source<B: Backend> {
     fn weight(&self, be: &B, name: &str, out: usize, inp: usize) -> Result<Weight<B>>;
     /// A `[rows, cols]` matrix for lookups and products, in the file's precision.
     fn matrix(&self, be: &B, name: &str, rows: usize, cols: usize) -> Result<B::Matrix>;
+    /// Whether [`Source::matrix`] holds `name` as f32 values (the file's f32 or bf16): then
+    /// its values as a dense weight take no more bytes per product.
+    fn matrix_is_f32(&self, name: &str, rows: usize, cols: usize) -> Result<bool>;
 
     /// A vector of `len` values (a gain, a bias).
     fn vector(&self, be: &B, name: &str, len: usize) -> Result<B::Vector> {
@@ -156,6 +159,10 @@ impl<B: Backend> Source<B> for Safetensors<'_> {
             }
         };
         matrix_from(be, name, dtype, bytes, rows, cols)
+    }
+
+    fn matrix_is_f32(&self, name: &str, rows: usize, cols: usize) -> Result<bool> {
+        Ok(self.w.raw(&[name], &[rows, cols])?.1 != Dtype::F16)
     }
 }
 
@@ -278,5 +285,10 @@ impl<B: Backend> Source<B> for Gguf {
             return matrix_from(be, name, GgmlDType::F32, bytes, rows, cols);
         }
         self.weights.matrix(be, name, rows, cols)
+    }
+
+    fn matrix_is_f32(&self, name: &str, rows: usize, cols: usize) -> Result<bool> {
+        let t = self.info(name, &[rows, cols])?;
+        Ok(matches!(t.dtype, GgmlDType::F32 | GgmlDType::BF16))
     }
 }

@@ -466,6 +466,13 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
         cols: usize,
         quantization: Quantization,
     ) -> Result<Self::Dense>;
+    /// Whether an f32 output projection (a language model's head: tens of thousands of rows,
+    /// one product per generated token) runs faster as a [`Backend::dense`] weight than as a
+    /// [`Backend::matrix`]. A tied head then holds its values twice (the lookup table and the
+    /// dense weight).
+    fn output_table_as_dense(&self) -> bool {
+        false
+    }
     /// A `rows x cols` lookup table (embeddings) from f32 values, row-major, for
     /// [`Backend::embedding`].
     fn table(&self, name: &str, data: Vec<f32>, rows: usize, cols: usize) -> Result<Self::Matrix> {

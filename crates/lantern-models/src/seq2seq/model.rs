@@ -17,7 +17,7 @@
 
 use super::config::{Config, Family, RelativeAttention};
 use crate::bytes::ModelBytes;
-use crate::encoder_decoder::source::{Gguf, Linear, Safetensors, Source};
+use crate::encoder_decoder::source::{Gguf, Linear, Safetensors, Source, Weight};
 use crate::encoder_decoder::{DecoderState, Memory, ModelId};
 use crate::error::{ModelError, Result};
 use crate::ops::{Activation, AttendShape, AttentionShape, Backend};
@@ -41,12 +41,24 @@ struct Weights<B: Backend> {
     /// `[vocab, d_model]` as the file stores it (f16 or f32): the lookup table of both stacks
     /// and, tied, the output projection, so the largest matrix is held once.
     embed: B::Matrix,
-    /// `lm_head` where the model has its own (untied).
-    output: Option<B::Matrix>,
+    /// The output projection.
+    head: Head<B>,
     /// `final_logits_bias` (Marian, BART), added to the logits.
     logits_bias: Option<B::Vector>,
     encoder: Stack<B, EncoderLayer<B>>,
     decoder: Stack<B, DecoderLayer<B>>,
+}
+
+/// The output projection (`[vocab, d_model]`).
+#[derive(Debug)]
+enum Head<B: Backend> {
+    /// The lookup table itself (tied).
+    Table,
+    /// `lm_head` (untied) as the file stores it.
+    Matrix(B::Matrix),
+    /// f32 values as a dense weight, where the backend multiplies a head faster so
+    /// ([`Backend::output_table_as_dense`]); tied, a second copy of the table's values.
+    Dense(B::Dense),
 }
 
 /// What is around one stack's layers.
@@ -456,10 +468,20 @@ impl<B: Backend, S: Source<B>> Loader<'_, B, S> {
         let embed_name = self.first_of(&[&shared, &enc, &dec]);
         let embed = self.src.matrix(be, embed_name, vocab, d)?;
         // The head is outside `model.`; tied, the file's copy (if any) is the table itself.
-        let output = if cfg.tie_word_embeddings {
-            None
+        let head_name = if cfg.tie_word_embeddings {
+            embed_name
         } else {
-            Some(self.src.matrix(be, "lm_head.weight", vocab, d)?)
+            "lm_head.weight"
+        };
+        let head = if be.output_table_as_dense() && self.src.matrix_is_f32(head_name, vocab, d)? {
+            match self.src.weight(be, head_name, vocab, d)? {
+                Weight::Dense(w) => Head::Dense(w),
+                Weight::Quantized(m) => Head::Matrix(m),
+            }
+        } else if cfg.tie_word_embeddings {
+            Head::Table
+        } else {
+            Head::Matrix(self.src.matrix(be, head_name, vocab, d)?)
         };
         // A buffer, zeros in every released checkpoint but kept as the file has it; files
         // without it (transformers makes it at load) are zeros.
@@ -473,7 +495,7 @@ impl<B: Backend, S: Source<B>> Loader<'_, B, S> {
         };
         Ok(Weights {
             embed,
-            output,
+            head,
             logits_bias,
             encoder,
             decoder,
@@ -856,10 +878,15 @@ impl<B: Backend> Seq2Seq<B> {
             last = norm.apply(be, &last, cfg.layer_norm_eps)?;
         }
         // T5's tied head: the output rescaled first (`sequence_output * model_dim**-0.5`).
-        if cfg.family == Family::T5 && self.w.output.is_none() {
+        if cfg.family == Family::T5 && cfg.tie_word_embeddings {
             be.scale(&mut last, (cfg.d_model as f64).powf(-0.5) as f32)?;
         }
-        let mut logits = be.matmul(&last, self.w.output.as_ref().unwrap_or(&self.w.embed))?;
+        let matrix = match &self.w.head {
+            Head::Dense(w) => return be.linear(&last, w, self.w.logits_bias.as_ref()),
+            Head::Matrix(m) => m,
+            Head::Table => &self.w.embed,
+        };
+        let mut logits = be.matmul(&last, matrix)?;
         if let Some(bias) = &self.w.logits_bias {
             be.add_bias(&mut logits, bias)?;
         }

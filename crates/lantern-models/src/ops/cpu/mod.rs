@@ -188,6 +188,17 @@ impl Backend for Cpu {
         CpuDense::new(name, w, rows, cols, quantization)
     }
 
+    /// In wasm: the packed f32 kernel (`packed_f32`) keeps a tile of 4 rows x 8 outputs in
+    /// registers and reads the weights as one stream, where a matrix's products are a dot
+    /// product per output row and input row. With 4 beams (4 rows per step) opus-mt's
+    /// 58101-row head made a step 1.5-1.7x faster under V8, greedy (1 row) 1.02x
+    /// (BENCHMARKS.md, "the output table as a packed dense weight"). Natively the dense
+    /// weight is the `gemm` crate's, which was slower for this shape (one thread 0.78x with 4
+    /// rows, two threads 0.7x: it splits no 1-4-row product over threads).
+    fn output_table_as_dense(&self) -> bool {
+        cfg!(target_arch = "wasm32")
+    }
+
     fn vector_f32(&self, data: Vec<f32>) -> Result<Vec<f32>> {
         Ok(data)
     }
