@@ -20,15 +20,20 @@ pub fn pair_of_key(key: &str) -> Option<(String, String)> {
 }
 
 /// `("en", "de")` from a translation model's name: a Marian repository's `opus-mt-en-de` or
-/// `opus-mt-tc-big-en-de` (the last two parts; group names such as `ROMANCE` are kept as they
-/// are), or any name ending in two language codes, `…-en-de` or `…-en-to-fr` (codes: two or
-/// three lower-case letters, so `t5-small` or `bart-large-cnn` say nothing).
+/// `opus-mt-tc-big-en-de` (the two parts after `opus-mt-` and the Tatoeba-Challenge size
+/// `tc-SIZE-`; group names such as `ROMANCE` are kept as they are; what follows the pair is a
+/// fine-tune's or copy's suffix, as in `opus-mt-en-de-finetuned-wmt16`), or any name ending in
+/// two language codes, `…-en-de` or `…-en-to-fr` (codes: two or three lower-case letters, so
+/// `t5-small` or `bart-large-cnn` say nothing).
 pub fn pair_of_name(repo_name: &str) -> Option<(String, String)> {
     let pair = |from: &str, to: &str| Some((from.to_owned(), to.to_owned()));
     if let Some(rest) = repo_name.strip_prefix("opus-mt-") {
-        let parts: Vec<&str> = rest.split('-').filter(|p| !p.is_empty()).collect();
+        let mut parts: Vec<&str> = rest.split('-').filter(|p| !p.is_empty()).collect();
+        if parts.first() == Some(&"tc") {
+            parts.drain(..parts.len().min(2));
+        }
         return match parts.as_slice() {
-            [.., from, to] => pair(from, to),
+            [from, to, ..] => pair(from, to),
             _ => None,
         };
     }
@@ -133,6 +138,13 @@ mod tests {
         assert_eq!(pair_of_name("opus-mt-tc-big-en-fr"), pair("en", "fr"));
         assert_eq!(pair_of_name("opus-mt-en-ROMANCE"), pair("en", "ROMANCE"));
         assert_eq!(pair_of_name("opus-mt-en"), None);
+        assert_eq!(pair_of_name("opus-mt-tc-big-en"), None);
+        // A copy's or fine-tune's suffix after the pair.
+        assert_eq!(pair_of_name("opus-mt-en-de-random"), pair("en", "de"));
+        assert_eq!(
+            pair_of_name("opus-mt-en-de-finetuned-wmt16"),
+            pair("en", "de")
+        );
         assert_eq!(pair_of_name("t5-small"), None);
         assert_eq!(pair_of_name("tiny-marian-en-de"), pair("en", "de"));
         assert_eq!(
