@@ -13,6 +13,7 @@
 
 mod demo;
 mod file;
+pub mod metrics;
 mod progress;
 pub mod protocol;
 mod repo;
