@@ -78,6 +78,9 @@ def main() -> None:
         s = scorer.score(r, h)["rougeL"]
         rouge_rows.append({"precision": s.precision, "recall": s.recall, "fmeasure": s.fmeasure})
     rouge_corpus = sum(x["fmeasure"] for x in rouge_rows) / len(rouge_rows)
+    # Exact match as scikit-learn's accuracy over the strings.
+    exact_rows = [accuracy_score([r], [h]) for r, h in TEXT_PAIRS]
+    exact_corpus = accuracy_score(refs, hyps)
 
     truth = [t for t, _ in LABELS]
     pred = [p for _, p in LABELS]
@@ -106,6 +109,8 @@ def main() -> None:
             "chrf_corpus": chrf_corpus,
             "rouge_l_rows": rouge_rows,
             "rouge_l_corpus": rouge_corpus,
+            "exact_match_rows": exact_rows,
+            "exact_match_corpus": exact_corpus,
         },
         "classification": classification,
         "spearman": {"x": x, "y": y, "value": float(spearmanr(x, y).statistic)},

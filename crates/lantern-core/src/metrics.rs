@@ -261,6 +261,15 @@ fn edit_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Exact match
+
+/// 1 when the output is the reference exactly (no folding: `evaluate`'s `exact_match`
+/// defaults, and scikit-learn's `accuracy_score` on the strings), else 0.
+pub fn exact_match(reference: &str, hypothesis: &str) -> f64 {
+    f64::from(u8::from(reference == hypothesis))
+}
+
+// ---------------------------------------------------------------------------------------------
 // chrF
 
 /// sacreBLEU's defaults: character n-grams up to 6, recall weighted by beta = 2.

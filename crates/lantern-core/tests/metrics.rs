@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use lantern_core::metrics::{
-    ChrfStats, Classification, WordErrors, rouge_l, spearman, word_errors,
+    ChrfStats, Classification, WordErrors, exact_match, rouge_l, spearman, word_errors,
 };
 use serde_json::Value;
 
@@ -91,6 +91,27 @@ fn rouge_l_equals_rouge_score() {
         "corpus",
         sum / rows.len() as f64,
         f(&g["text"]["rouge_l_corpus"]),
+    );
+}
+
+#[test]
+fn exact_match_equals_scikit_learn_accuracy_on_strings() {
+    let g = golden();
+    let rows = pairs(&g);
+    let mut sum = 0.0;
+    for (i, (r, h)) in rows.iter().enumerate() {
+        let got = exact_match(r, h);
+        close(
+            &format!("row {i}"),
+            got,
+            f(&g["text"]["exact_match_rows"][i]),
+        );
+        sum += got;
+    }
+    close(
+        "corpus",
+        sum / rows.len() as f64,
+        f(&g["text"]["exact_match_corpus"]),
     );
 }
 
