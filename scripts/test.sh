@@ -29,7 +29,7 @@ if ((fixtures_ok != 0)); then
 fi
 
 # Crates that must also build for the browser (every library crate but the server-side ones).
-wasm_crates=(-p lantern-core -p lantern-audio -p lantern-vision -p lantern-hub -p lantern-models -p lantern-pipelines -p lantern-worker -p lantern-app -p lantern-gpu)
+wasm_crates=(-p lantern-core -p lantern-audio -p lantern-vision -p lantern-hub -p lantern-models -p lantern-pipelines -p lantern-worker -p lantern-app -p lantern-gpu -p lantern-data)
 # Every cargo step builds with the GPU backends on ($test_features, scripts/env.sh), so that
 # each builds the dependencies once. The build without them is the threaded worker's, which
 # the end-to-end step compiles.
@@ -102,12 +102,14 @@ echo "mirror at $url"
 #   lantern-audio features, resample: Whisper's log-mel features against transformers' goldens
 #     and the resampler.
 #   lantern-vision bad_input: hostile and broken images through the decoder and preprocessing.
+#   lantern-data parquet: dataset rows from Parquet files as pyarrow writes them, a row limit
+#     reading only the row groups it fetched, hostile files as typed errors.
 # (lantern-gpu's `kernels` is native only: under wasm32 it is an empty binary.)
 (cd crates/lantern-models && LANTERN_TEST_MIRROR=$url "${clippy[@]}" cargo test --target wasm32-unknown-unknown \
   --locked "${wasm_crates[@]}" --features "$gpu" \
   --test web --test web_embeddings --test web_text_classification --test web_text2text --test bad_input \
   --test web_gpu --test kernels --test whisper --test seq2seq --test vision --test vision_transformers \
-  --test features --test resample)
+  --test features --test resample --test parquet)
 kill $mirror_pid
 wait $mirror_pid 2>/dev/null || true
 no_leftovers "$before" "the browser tests"
