@@ -138,7 +138,12 @@ const REPLAY: &[(&str, &str, &[u8])] = &[
     fuzz_file!("hub_json", "seeds/hub_json/link.txt"),
     fuzz_file!("hub_json", "seeds/hub_json/revision.json"),
     fuzz_file!("hub_json", "seeds/hub_json/tree.json"),
-    // Past fuzzer crashes.
+    // Past fuzzer crashes. tokenizers 0.23 panicked on a syntax error inside "decoder"
+    // (`Tokenizer::from_json` now checks the JSON first).
+    fuzz_file!(
+        "tokenizer_json",
+        "regressions/tokenizer_json/decoder-syntax-error.json"
+    ),
 ];
 
 fn body(target: &str) -> fn(&[u8]) {
@@ -238,4 +243,15 @@ fn every_file_is_listed() {
             }
         }
     }
+}
+
+/// The `tokenizers` crate's panic on a broken "decoder" value is now a typed error.
+#[test]
+fn a_syntax_error_in_the_decoder_is_a_typed_error() {
+    let (_, _, bytes) = REPLAY
+        .iter()
+        .find(|(_, p, _)| p.ends_with("decoder-syntax-error.json"))
+        .unwrap();
+    let json = std::str::from_utf8(bytes).unwrap();
+    assert!(lantern_pipelines::tokenizer::Tokenizer::from_json(json, None, &[]).is_err());
 }
