@@ -159,10 +159,11 @@ fn body(target: &str) -> fn(&[u8]) {
     }
 }
 
-fn files(target: &str) -> impl Iterator<Item = (&'static str, &'static [u8])> + '_ {
+/// A target's seeds (not its past crashes).
+fn seeds(target: &str) -> impl Iterator<Item = (&'static str, &'static [u8])> + '_ {
     REPLAY
         .iter()
-        .filter(move |(t, _, _)| *t == target)
+        .filter(move |(t, path, _)| *t == target && path.starts_with("seeds/"))
         .map(|(_, path, bytes)| (*path, *bytes))
 }
 
@@ -181,11 +182,11 @@ fn the_seeds_are_real_inputs() {
     use lantern_models::encoder;
 
     let cfg = encoder::Config::from_json(fuzz_inputs::MICRO_BERT.as_bytes()).unwrap();
-    for (path, bytes) in files("safetensors") {
+    for (path, bytes) in seeds("safetensors") {
         encoder::load_encoder(&cfg, bytes, encoder::EncoderOptions::default())
             .unwrap_or_else(|e| panic!("{path}: {e}"));
     }
-    for (path, bytes) in files("tokenizer_json") {
+    for (path, bytes) in seeds("tokenizer_json") {
         let json = std::str::from_utf8(bytes).unwrap();
         let tok = lantern_pipelines::tokenizer::Tokenizer::from_json(json, None, &[])
             .unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -194,17 +195,17 @@ fn the_seeds_are_real_inputs() {
             "{path}"
         );
     }
-    for (path, bytes) in files("configs") {
+    for (path, bytes) in seeds("configs") {
         let parsed = serde_json::from_slice::<serde_json::Value>(bytes).unwrap();
         assert!(parsed.is_object(), "{path}");
     }
-    for (path, bytes) in files("demo") {
+    for (path, bytes) in seeds("demo") {
         if path.ends_with(".json") {
             lantern_core::DemoConfig::from_json(std::str::from_utf8(bytes).unwrap())
                 .unwrap_or_else(|e| panic!("{path}: {e}"));
         }
     }
-    for (path, bytes) in files("protocol") {
+    for (path, bytes) in seeds("protocol") {
         let mut parts = bytes.split(|&b| b == 0xFF);
         let json = std::str::from_utf8(parts.next().unwrap()).unwrap();
         let attachments = parts.map(<[u8]>::to_vec).collect();
@@ -212,7 +213,7 @@ fn the_seeds_are_real_inputs() {
             wire::decode::<Request>(json, attachments).unwrap_or_else(|e| panic!("{path}: {e}"));
         }
     }
-    let tree = files("hub_json")
+    let tree = seeds("hub_json")
         .find(|(p, _)| p.ends_with("tree.json"))
         .unwrap();
     assert_eq!(lantern_hub::parse_tree_page(tree.1, "u").unwrap().len(), 2);
