@@ -66,6 +66,11 @@ seed() {
       printf '{}' >"$corpus/empty.json"
       ;;
     image_decode) cp ../crates/lantern-vision/tests/data/images/* "$corpus"/ ;;
+    # Issue 18's targets: committed seeds (real configs, trimmed tokenizers, the GGUF seeds'
+    # chat templates, demos, messages, Hub answers; the safetensors seeds' generator is not one).
+    safetensors | tokenizer_json | chat_template | configs | demo | protocol | hub_json)
+      find "seeds/$target" -type f ! -name '*.py' -exec cp {} "$corpus"/ \;
+      ;;
   esac
   # Past crashes: the GGUF ones at the top of regressions/, the others under regressions/TARGET/.
   if [[ -d regressions ]]; then
@@ -103,7 +108,11 @@ if ((campaign)); then
     echo "== campaign: $target for $seconds s (log $log)"
     before=$(find "artifacts/$target" -type f | wc -l)
     dict=()
-    if [[ $target == gguf_* ]]; then dict=(-dict=gguf_text.dict); fi
+    case $target in
+      # gguf_text.dict holds Jinja syntax too.
+      gguf_* | chat_template) dict=(-dict=gguf_text.dict) ;;
+      configs | tokenizer_json | demo | protocol | hub_json) dict=(-dict=json.dict) ;;
+    esac
     # -fork would spread the time over the cores, but a crash then ends only its child: one
     # process keeps the counts exact.
     cargo +"$nightly" fuzz run "${build[@]}" "$target" "$corpus" -- -max_total_time="$seconds" \

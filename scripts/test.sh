@@ -88,7 +88,9 @@ echo "mirror at $url"
 #     bad repositories and input as typed errors; web_text2text: the tiny Marian, T5, Flan-T5 and
 #     BART models generating transformers' ids exactly on the wasm CPU backend and WebGPU, bad
 #     input as typed errors; bad_input: hostile GGUF, tokenizer metadata
-#     and templates as typed errors, no abort.
+#     and templates as typed errors, no abort; fuzz_replay: the seeds and past crashes of the
+#     fuzz targets for configs, safetensors, tokenizer.json, chat templates, demo.json, the
+#     worker's messages and the Hub's answers, through the targets' own bodies.
 #   lantern-models web_gpu: the encoder ops, tiny encoders of every family, tiny Whispers and
 #     tiny text-to-text models (Marian, T5, BART) on WebGPU against their oracles,
 #     transformers' goldens and the CPU, in a dedicated worker (the real MiniLM on SwiftShader:
@@ -108,8 +110,8 @@ echo "mirror at $url"
 (cd crates/lantern-models && LANTERN_TEST_MIRROR=$url "${clippy[@]}" cargo test --target wasm32-unknown-unknown \
   --locked "${wasm_crates[@]}" --features "$gpu" \
   --test web --test web_embeddings --test web_text_classification --test web_text2text --test bad_input \
-  --test web_gpu --test kernels --test whisper --test seq2seq --test vision --test vision_transformers \
-  --test features --test resample --test parquet)
+  --test fuzz_replay --test web_gpu --test kernels --test whisper --test seq2seq --test vision \
+  --test vision_transformers --test features --test resample --test parquet)
 kill $mirror_pid
 wait $mirror_pid 2>/dev/null || true
 no_leftovers "$before" "the browser tests"
@@ -125,7 +127,8 @@ no_leftovers "$before" "the end-to-end tests"
 
 # No fuzzing here: scripts/fuzz.sh builds every target anew under AddressSanitizer with the
 # nightly (about 9 minutes cold on CI's 2 cores for a minute of fuzzing), more than the budget
-# holds. The crashes it found stay checked on every run: bad_input (lantern-pipelines,
-# natively and in Chromium above) and features (lantern-audio) replay fuzz/regressions/.
+# holds. The crashes it found stay checked on every run: bad_input and fuzz_replay
+# (lantern-pipelines, natively and in Chromium above), features (lantern-audio) and the CLI's
+# manifest tests (demo.toml, native: the CLI never runs in a browser) replay fuzz/regressions/.
 
 step "all tests passed"

@@ -117,8 +117,14 @@ impl DemoManifest {
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let manifest: DemoManifest = toml::from_str(&text)
-            .with_context(|| format!("{} is not a valid demo manifest", path.display()))?;
+        Self::parse(&text)
+            .with_context(|| format!("{} is not a valid demo manifest", path.display()))
+    }
+
+    /// Parses a manifest's text and checks its task and repository (the fuzz target `demo`
+    /// reads text, not a file).
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let manifest: DemoManifest = toml::from_str(text)?;
         manifest.task()?;
         manifest.repo()?;
         Ok(manifest)
@@ -162,6 +168,32 @@ mod tests {
         assert!(m.task().is_err());
         let missing = "title = 't'\ntask = 'text-generation'\n";
         assert!(toml::from_str::<DemoManifest>(missing).is_err());
+    }
+
+    /// The fuzz target `demo` compiles this module in: its seeds and past crashes
+    /// (`fuzz/seeds/demo`, `fuzz/regressions/demo`) parse to a manifest or an error, here
+    /// natively, where `lantern build` reads them (the CLI never runs in the browser).
+    #[test]
+    fn the_fuzz_inputs_parse_or_fail() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+        let mut seen = 0;
+        for dir in ["seeds/demo", "regressions/demo"] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                let bytes = std::fs::read(&path).unwrap();
+                if let Ok(text) = std::str::from_utf8(&bytes)
+                    && let Ok(m) = DemoManifest::parse(text)
+                {
+                    let _ = m.sampling();
+                    assert!(path.extension().is_some_and(|e| e == "toml"), "{path:?}");
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen >= 4, "{seen} inputs");
     }
 
     /// The shipped demos (Hub repos) and the test demos (fixture mirror) stay valid: they parse,

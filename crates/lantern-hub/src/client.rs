@@ -253,12 +253,16 @@ impl HubClient {
                 url: url.to_owned(),
                 message: e.message,
             })?;
-        let value = serde_json::from_slice(&body).map_err(|e| HubError::InvalidResponse {
-            url: url.to_owned(),
-            reason: format!("invalid JSON: {e}"),
-        })?;
-        Ok((value, resp))
+        Ok((parse_json(&body, url)?, resp))
     }
+}
+
+/// A JSON answer of the API at `url`, as `T`.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8], url: &str) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| HubError::InvalidResponse {
+        url: url.to_owned(),
+        reason: format!("invalid JSON: {e}"),
+    })
 }
 
 /// What a request was about, to name the right thing in a not-found error.

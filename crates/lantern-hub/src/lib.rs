@@ -42,7 +42,7 @@ pub use error::{HubError, Result};
 pub use lantern_core::{
     ContentHash, ModelRef, Progress, RepoFile, RepoId, RepoPath, RepoRef, RepoType, Revision,
 };
-pub use metadata::FileMetadata;
+pub use metadata::{FileMetadata, next_tree_page, parse_revision, parse_tree_page};
 pub use retry::RetryPolicy;
 #[cfg(not(target_arch = "wasm32"))]
 pub use snapshot::NetworkMode;

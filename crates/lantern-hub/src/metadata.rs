@@ -7,7 +7,7 @@ use lantern_core::{ContentHash, ModelRef, RepoFile, RepoPath, RepoRef, is_commit
 use serde::Deserialize;
 
 use crate::cancel::CancelToken;
-use crate::client::{ErrorContext, HubClient, join_url, status_error};
+use crate::client::{ErrorContext, HubClient, join_url, parse_json, status_error};
 use crate::error::{HubError, Result};
 use crate::transport::{Method, Request};
 
@@ -63,13 +63,7 @@ impl HubClient {
             path: None,
         };
         let (info, _): (RevisionInfo, _) = self.get_json(&url, &ctx, &CancelToken::new()).await?;
-        if !is_commit_hash(&info.sha) {
-            return Err(HubError::InvalidResponse {
-                url,
-                reason: format!("{:?} is not a commit id", info.sha),
-            });
-        }
-        Ok(info.sha)
+        revision_commit(info, &url)
     }
 
     /// Lists every file of the repository at `commit` through the tree API
@@ -96,18 +90,16 @@ impl HubClient {
                 });
             }
             let (entries, resp): (Vec<TreeEntry>, _) = self.get_json(&url, &ctx, &cancel).await?;
-            for entry in entries {
-                if let Some(file) = parse_entry(entry, &url)?
-                    && files.insert(file.path.clone(), file).is_some()
-                {
+            for file in tree_files(entries, &url)? {
+                if files.insert(file.path.clone(), file).is_some() {
                     return Err(HubError::InvalidResponse {
                         url,
                         reason: "a path is listed twice".into(),
                     });
                 }
             }
-            match resp.header("link").and_then(next_link) {
-                Some(next) => url = join_url(&url, &next),
+            match resp.header("link").and_then(|l| next_tree_page(&url, l)) {
+                Some(next) => url = next,
                 None => return Ok(files.into_values().collect()),
             }
         }
@@ -183,6 +175,45 @@ impl HubClient {
             size,
         })
     }
+}
+
+/// The commit of a revision API answer (`{"sha": ...}`, which must be a commit id), read from
+/// its JSON `body` as [`HubClient::commit`] does; public so that the fuzz target `hub_json`
+/// feeds it hostile answers without a server.
+pub fn parse_revision(body: &[u8], url: &str) -> Result<String> {
+    revision_commit(parse_json(body, url)?, url)
+}
+
+/// The files of one tree API page (`[{"type": "file", "path": ..., "oid": ..., "size": ...,
+/// "lfs": {...}}, ...]`), as [`HubClient::list_files`] reads each page: entries that are not
+/// files are skipped, each path is validated and each hash checked. Public for the fuzz target
+/// `hub_json`, as [`parse_revision`].
+pub fn parse_tree_page(body: &[u8], url: &str) -> Result<Vec<RepoFile>> {
+    tree_files(parse_json(body, url)?, url)
+}
+
+/// The `rel="next"` URL of a tree page's `Link` header, resolved against the page's `url`, as
+/// [`HubClient::list_files`] follows it (public for the fuzz target `hub_json`).
+pub fn next_tree_page(url: &str, link_header: &str) -> Option<String> {
+    next_link(link_header).map(|next| join_url(url, &next))
+}
+
+fn revision_commit(info: RevisionInfo, url: &str) -> Result<String> {
+    if !is_commit_hash(&info.sha) {
+        return Err(HubError::InvalidResponse {
+            url: url.to_owned(),
+            reason: format!("{:?} is not a commit id", info.sha),
+        });
+    }
+    Ok(info.sha)
+}
+
+fn tree_files(entries: Vec<TreeEntry>, url: &str) -> Result<Vec<RepoFile>> {
+    let mut files = Vec::with_capacity(entries.len());
+    for entry in entries {
+        files.extend(parse_entry(entry, url)?);
+    }
+    Ok(files)
 }
 
 /// `W/"abc"` → `abc`, as huggingface_hub normalizes ETags.

@@ -68,6 +68,12 @@ impl Tokenizer {
         bos: Option<u32>,
         eos: &[u32],
     ) -> Result<Tokenizer, TokenizerError> {
+        // tokenizers 0.23 panics (`expect("Helper")` in decoders/mod.rs) on a syntax error
+        // inside the "decoder" value instead of returning it, which would abort the worker on
+        // a hostile file. Parsed as a `Value` first (the same recursion limit), the text is
+        // valid JSON, on which that step cannot fail. Found by the `tokenizer_json` fuzz
+        // target (fuzz/regressions/tokenizer_json/).
+        serde_json::from_str::<serde_json::Value>(json).map_err(tk_err)?;
         let inner: tokenizers::Tokenizer = json.parse().map_err(tk_err)?;
         Ok(Tokenizer {
             inner,
