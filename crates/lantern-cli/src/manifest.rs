@@ -182,6 +182,8 @@ mod tests {
                 continue;
             };
             for entry in entries {
+                // Test code: a folder that cannot be listed or read fails this test, never a
+                // user's build.
                 let path = entry.unwrap().path();
                 let bytes = std::fs::read(&path).unwrap();
                 if let Ok(text) = std::str::from_utf8(&bytes)

@@ -167,30 +167,34 @@ impl Ranges {
             .iter()
             .find(|(at, b)| *at <= start && end <= at.saturating_add(b.len() as u64))
             .map(|(at, b)| (b, (start - at) as usize))
-            .ok_or_else(|| ParquetError::General(format!("{}", NotFetched(start, end))))
+            .ok_or_else(|| ParquetError::External(Box::new(NotFetched { start, end })))
     }
 }
 
-/// The message of a read outside the fetched ranges, recognised again in [`classify`].
-struct NotFetched(u64, u64);
+/// A read outside the fetched ranges, carried through the parquet crate as its `External`
+/// error and recognised again in [`classify`].
+#[derive(Debug)]
+struct NotFetched {
+    start: u64,
+    end: u64,
+}
 
 impl std::fmt::Display for NotFetched {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "lantern-data: bytes {}..{} not fetched", self.0, self.1)
+        write!(f, "bytes {}..{} were not fetched", self.start, self.end)
     }
 }
 
+impl std::error::Error for NotFetched {}
+
 /// A parquet error as a [`DataError`], a read outside the fetched ranges told apart.
 fn classify(e: ParquetError) -> DataError {
-    let text = e.to_string();
-    if let Some(rest) = text.split("lantern-data: bytes ").nth(1)
-        && let Some((range, _)) = rest.split_once(" not fetched")
-        && let Some((a, b)) = range.split_once("..")
-        && let (Ok(start), Ok(end)) = (a.parse(), b.parse())
+    if let ParquetError::External(inner) = &e
+        && let Some(&NotFetched { start, end }) = inner.downcast_ref::<NotFetched>()
     {
         return DataError::NotFetched { start, end };
     }
-    DataError::Corrupt(text)
+    DataError::Corrupt(e.to_string())
 }
 
 impl Length for Ranges {
